@@ -1,0 +1,82 @@
+// Define-by-run reverse-mode differentiation.
+//
+// Every differentiable op computes its output with raw kernels, then calls record(): when grad
+// mode is on and some input requires a gradient, the output gets a Node holding the op's backward
+// closure and one Edge per input. backward(loss) walks the Nodes in reverse topological order,
+// calls each closure with dL/d(output), and passes the input gradients along the edges; leaves
+// (tensors made with set_requires_grad(true)) accumulate theirs in .grad(). A closure is told
+// which inputs need a gradient (ctx.wants(i)) and computes only those: a frozen weight costs no
+// weight-gradient GEMM. Closures and edges are released as soon as they have run.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace petl {
+
+struct Node;
+
+// The autograd slot of a Tensor (see Tensor::autograd()).
+struct AutogradMeta {
+  bool requires_grad = false;
+  Tensor grad;                    // accumulated dL/dx of a leaf
+  std::shared_ptr<Node> grad_fn;  // the op that produced a non-leaf
+};
+
+// Where an input's gradient goes: into another op's Node, or into a leaf's AutogradMeta.
+struct Edge {
+  std::shared_ptr<Node> node;
+  std::shared_ptr<AutogradMeta> leaf;
+  Shape shape;  // the input's shape; its gradient must have exactly this shape
+  bool active() const { return node || leaf; }
+};
+
+// What a backward closure sees: dL/d(output) and which inputs want a gradient.
+class BackwardContext {
+ public:
+  BackwardContext(const Tensor& grad, const std::vector<Edge>& edges, std::vector<Tensor>& out)
+      : grad(grad), edges_(edges), out_(out) {}
+  const Tensor& grad;
+  bool wants(size_t input) const { return edges_[input].active(); }
+  void set(size_t input, Tensor gradient) { out_[input] = std::move(gradient); }
+
+ private:
+  const std::vector<Edge>& edges_;
+  std::vector<Tensor>& out_;
+};
+
+using BackwardFn = std::function<void(BackwardContext&)>;
+
+struct Node {
+  const char* name;
+  std::vector<Edge> edges;
+  BackwardFn backward;
+};
+
+// Attach `backward` to `out` when grad mode is on and any input requires a gradient; returns out.
+// The closure should capture inputs with .detach() (values, not graph), never `out` itself.
+Tensor record(const char* name, Tensor out, std::initializer_list<const Tensor*> inputs, BackwardFn backward);
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
+
+// dL/dx for every leaf x that requires a gradient, accumulated into x.grad(). `root` must be a
+// scalar unless `grad` (dL/droot) is given.
+void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+
+// Grad mode (per thread). NoGradGuard turns recording off for a scope: optimizer steps, decoding,
+// finite differences.
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace petl

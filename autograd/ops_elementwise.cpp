@@ -1,0 +1,87 @@
+// Elementwise ops. With broadcasting, an input's gradient is summed over the axes it was
+// broadcast along (kernel::sum_to), so it has the input's own shape again.
+#include "autograd/ops.h"
+#include "tensor/kernels.h"
+
+namespace petl {
+
+using kernel::sum_to;
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  // y = a + b:  da = g,  db = g
+  Tensor y = kernel::binary(BinaryOp::Add, a, b);
+  return record("add", y, {&a, &b}, [sa = a.shape(), sb = b.shape()](BackwardContext& ctx) {
+    if (ctx.wants(0)) ctx.set(0, sum_to(ctx.grad, sa));
+    if (ctx.wants(1)) ctx.set(1, sum_to(ctx.grad, sb));
+  });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  // y = a - b:  da = g,  db = -g
+  Tensor y = kernel::binary(BinaryOp::Sub, a, b);
+  return record("sub", y, {&a, &b}, [sa = a.shape(), sb = b.shape()](BackwardContext& ctx) {
+    if (ctx.wants(0)) ctx.set(0, sum_to(ctx.grad, sa));
+    if (ctx.wants(1)) ctx.set(1, kernel::unary(UnaryOp::Neg, sum_to(ctx.grad, sb)));
+  });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  // y = a * b:  da = g * b,  db = g * a
+  Tensor y = kernel::binary(BinaryOp::Mul, a, b);
+  return record("mul", y, {&a, &b}, [a = a.detach(), b = b.detach()](BackwardContext& ctx) {
+    if (ctx.wants(0)) ctx.set(0, sum_to(kernel::binary(BinaryOp::Mul, ctx.grad, b), a.shape()));
+    if (ctx.wants(1)) ctx.set(1, sum_to(kernel::binary(BinaryOp::Mul, ctx.grad, a), b.shape()));
+  });
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  // y = a / b:  da = g / b,  db = -g * a / b^2 = -(g / b) * y
+  Tensor y = kernel::binary(BinaryOp::Div, a, b);
+  return record("div", y, {&a, &b}, [sa = a.shape(), b = b.detach(), y = y.detach()](BackwardContext& ctx) {
+    Tensor g_over_b = kernel::binary(BinaryOp::Div, ctx.grad, b);
+    if (ctx.wants(0)) ctx.set(0, sum_to(g_over_b, sa));
+    if (ctx.wants(1))
+      ctx.set(1, sum_to(kernel::unary(UnaryOp::Neg, kernel::binary(BinaryOp::Mul, g_over_b, y)), b.shape()));
+  });
+}
+
+namespace {
+// y = f(x), dx = g * f'(x) with f' from the kernel's table (tensor/cpu/elementwise.cpp).
+Tensor unary_op(UnaryOp op, const Tensor& x, double param = 0.0) {
+  Tensor y = kernel::unary(op, x, param);
+  const bool needs_y = op == UnaryOp::Exp || op == UnaryOp::Sqrt || op == UnaryOp::Tanh;
+  return record(unary_op_name(op), y, {&x},
+                [op, param, x = x.detach(), y = needs_y ? y.detach() : Tensor()](BackwardContext& ctx) {
+                  ctx.set(0, kernel::unary_backward(op, ctx.grad, x, y, param));
+                });
+}
+}  // namespace
+
+Tensor neg(const Tensor& x) { return unary_op(UnaryOp::Neg, x); }
+Tensor exp(const Tensor& x) { return unary_op(UnaryOp::Exp, x); }
+Tensor log(const Tensor& x) { return unary_op(UnaryOp::Log, x); }
+Tensor sqrt(const Tensor& x) { return unary_op(UnaryOp::Sqrt, x); }
+Tensor tanh(const Tensor& x) { return unary_op(UnaryOp::Tanh, x); }
+Tensor relu(const Tensor& x) { return unary_op(UnaryOp::Relu, x); }
+Tensor gelu(const Tensor& x, GeluApprox approx) {
+  return unary_op(approx == GeluApprox::Tanh ? UnaryOp::GeluTanh : UnaryOp::GeluErf, x);
+}
+Tensor pow(const Tensor& x, double exponent) { return unary_op(UnaryOp::Pow, x, exponent); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+
+namespace {
+Tensor scalar_like(const Tensor& x, double v) { return scalar(v, x.dtype(), x.device()); }
+}  // namespace
+
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
+
+}  // namespace petl

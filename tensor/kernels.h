@@ -1,0 +1,84 @@
+// Raw tensor operations: no gradients, no graph. Each function checks its arguments (naming the op
+// and the shapes it got), allocates the result, and runs the backend of the inputs' device.
+// autograd/ builds the differentiable ops on top of these; nn/ and peft/ use autograd/.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "tensor/backend.h"
+#include "tensor/tensor.h"
+
+namespace petl::kernel {
+
+// ---- views: new handles over the same storage, nothing copied
+Tensor reshape(const Tensor& x, Shape shape);   // one -1 allowed; copies only when no view exists
+Tensor view(const Tensor& x, Shape shape);      // like reshape but throws instead of copying
+Tensor permute(const Tensor& x, const std::vector<int64_t>& order);
+Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1);
+Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t step = 1);
+Tensor expand(const Tensor& x, const Shape& shape);  // broadcast view, stride 0 on new axes
+Tensor unsqueeze(const Tensor& x, int64_t axis);
+Tensor squeeze(const Tensor& x, int64_t axis);
+
+// ---- copies and conversions
+Tensor contiguous(const Tensor& x);               // x itself when already contiguous
+Tensor clone(const Tensor& x);                    // always a fresh contiguous copy
+void copy_(const Tensor& dst, const Tensor& src);  // src broadcast to dst, dtype converted
+Tensor to(const Tensor& x, Device device);
+Tensor to(const Tensor& x, DType dtype);
+void fill_(const Tensor& x, double value);
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
+
+// ---- elementwise (NumPy broadcasting)
+Tensor unary(UnaryOp op, const Tensor& x, double param = 0.0);
+Tensor unary_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& y, double param = 0.0);
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset);
+
+// ---- reductions over a set of axes
+Tensor reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> axes, bool keepdim);
+Tensor max_backward(const Tensor& g, const Tensor& x, const Tensor& y, std::vector<int64_t> axes, bool keepdim);
+// Sums x over the axes along which `shape` was broadcast to x's shape (the gradient of expand).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// ---- normalization
+Tensor softmax(const Tensor& x, int64_t axis, bool log);
+Tensor softmax_backward(const Tensor& g, const Tensor& y, int64_t axis, bool log);
+struct LayerNormOut { Tensor y, mean, rstd; };
+LayerNormOut layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps);
+struct LayerNormGrads { Tensor dx, dgamma, dbeta; };
+LayerNormGrads layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                   const Tensor& rstd, bool need_dx, bool need_dgamma, bool need_dbeta);
+
+// ---- products and lookups
+Tensor matmul(const Tensor& a, const Tensor& b);  // [..., M, K] @ [..., K, N], batch dims broadcast
+Tensor embedding(const Tensor& weight, const Tensor& ids);
+Tensor embedding_backward(const Tensor& g, const Tensor& ids, int64_t num_embeddings);
+
+// ---- losses
+struct CrossEntropyOut { Tensor loss, lse; int64_t count = 0; };  // loss: mean over kept rows
+CrossEntropyOut cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index);
+Tensor cross_entropy_backward(const Tensor& g, const Tensor& logits, const Tensor& targets, const Tensor& lse,
+                              int64_t ignore_index, int64_t count);
+
+// ---- fused scaled-dot-product attention (see AttentionOptions in tensor/backend.h)
+struct AttentionOut { Tensor out, lse; };
+AttentionOut attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask,
+                       const AttentionOptions& opts);
+struct AttentionGrads { Tensor dq, dk, dv; };
+AttentionGrads attention_backward(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& key_mask, const Tensor& out, const Tensor& lse,
+                                  const AttentionOptions& opts, bool need_dq, bool need_dk, bool need_dv);
+
+}  // namespace petl::kernel
+
+namespace petl {
+// Counters that make work visible to tests and benchmarks (e.g. that a frozen weight costs no
+// weight-gradient GEMM).
+struct KernelCounters {
+  int64_t matmul_calls = 0;
+  double matmul_flops = 0.0;
+};
+KernelCounters& kernel_counters();
+}  // namespace petl
