@@ -40,15 +40,16 @@ void accumulate_leaf(AutogradMeta& leaf, const Tensor& g) {
 }
 
 // Nodes reachable from root, ordered so that every node comes before the nodes it feeds into.
-std::vector<Node*> topological_order(Node* root) {
-  std::vector<Node*> order;
-  std::unordered_set<Node*> seen{root};
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+// Owning pointers: a node must outlive the release of its consumers' edges during backward.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->edges.size()) {
-      Node* child = node->edges[next++].node.get();
-      if (child && seen.insert(child).second) stack.push_back({child, 0});
+      std::shared_ptr<Node> child = node->edges[next++].node;
+      if (child && seen.insert(child.get()).second) stack.push_back({std::move(child), 0});
     } else {
       order.push_back(node);
       stack.pop_back();
@@ -92,8 +93,8 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   }
   NoGradGuard no_grad;  // backward closures run raw kernels; nothing in here is recorded
   std::unordered_map<Node*, Tensor> pending{{meta->grad_fn.get(), seed}};
-  for (Node* node : topological_order(meta->grad_fn.get())) {
-    auto it = pending.find(node);
+  for (const std::shared_ptr<Node>& node : topological_order(meta->grad_fn)) {
+    auto it = pending.find(node.get());
     if (it == pending.end()) continue;
     const Tensor g = std::move(it->second);
     pending.erase(it);
