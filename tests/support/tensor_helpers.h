@@ -9,6 +9,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "tensor/kernels.h"
+#include "support/skip.h"
 
 namespace petl::testing {
 
