@@ -26,6 +26,11 @@ AttentionDims dims_of(const Tensor& q, const Tensor& k, const Tensor& v, const A
   return d;
 }
 
+// Below this much work, starting threads costs more than it saves.
+bool worth_threads(const AttentionDims& d) {
+  return d.B * d.H > 1 && double(d.B * d.H) * double(d.Tq) * double(d.Tk) * double(d.D + d.Dv) >= 1 << 18;
+}
+
 // S <- scale * Q K^T with invisible keys set to -inf. mask_row: [Tk] (nonzero = visible) or null.
 template <class T>
 void masked_scores(const T* q, const T* k, const T* mask_row, const AttentionDims& d, cpu::RowMap<T>& S) {
@@ -47,7 +52,7 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, co
     using scalar_t = typename decltype(tag_)::type;
     using T = scalar_t;
     const AttentionDims d = dims_of(q, k, v, opts);
-    const int threads = omp_get_max_threads();
+    const int threads = worth_threads(d) ? omp_get_max_threads() : 1;
     Tensor scratch = Tensor::empty({threads, d.Tq, d.Tk}, q.dtype());
     const T* pq = q.data<T>();
     const T* pk = k.data<T>();
@@ -88,7 +93,7 @@ void CpuBackend::attention_backward(const Tensor& g, const Tensor& q, const Tens
     using scalar_t = typename decltype(tag_)::type;
     using T = scalar_t;
     const AttentionDims d = dims_of(q, k, v, opts);
-    const int threads = omp_get_max_threads();
+    const int threads = worth_threads(d) ? omp_get_max_threads() : 1;
     Tensor scratch = Tensor::empty({threads, 2, d.Tq, d.Tk}, q.dtype());
     const T* pg = g.data<T>();
     const T* pq = q.data<T>();

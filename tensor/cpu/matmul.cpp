@@ -49,8 +49,9 @@ void CpuBackend::matmul(const Tensor& a, const Tensor& c, const Tensor& out, boo
     // Small matrices: one per thread. Large ones: Eigen splits each product across threads itself
     // (it runs single-threaded when called inside an OpenMP parallel region).
     const bool small = double(M) * double(N) * double(K) < 128.0 * 128.0 * 128.0;
+    const bool worth_threads = double(batch) * double(M) * double(N) * double(K) >= double(cpu::kParallelGrain) * 16;
     if (batch > 1 && small) {
-#pragma omp parallel for
+#pragma omp parallel for if (worth_threads)
       for (int64_t b = 0; b < batch; ++b) one(b);
     } else {
       for (int64_t b = 0; b < batch; ++b) one(b);

@@ -1,0 +1,37 @@
+// AdamW (Loshchilov & Hutter 2019, Algorithm 2): Adam with weight decay decoupled from the
+// gradient. For each trainable parameter p with gradient g, at step t:
+//   m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
+//   p <- p - lr * ( m / (1 - b1^t) / (sqrt(v / (1 - b2^t)) + eps)  +  wd * p )
+// Frozen parameters are never handed to the optimizer, so they hold no m and v.
+#pragma once
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace petl::nn {
+
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+class AdamW {
+ public:
+  AdamW(std::vector<Tensor> params, AdamWOptions opts = {});
+  // One update from the accumulated gradients (parameters without a gradient are skipped).
+  void step();
+  void zero_grad();
+  void set_lr(double lr) { opts_.lr = lr; }
+  double lr() const { return opts_.lr; }
+  int64_t steps() const { return t_; }
+
+ private:
+  std::vector<Tensor> params_, m_, v_;
+  AdamWOptions opts_;
+  int64_t t_ = 0;
+};
+
+}  // namespace petl::nn

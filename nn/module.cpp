@@ -1,0 +1,50 @@
+#include "nn/module.h"
+
+namespace petl::nn {
+
+Tensor Module::register_parameter(const std::string& name, Tensor value) {
+  for (const auto& [existing, t] : parameters_)
+    PETL_CHECK(existing != name, "Module: parameter '", name, "' registered twice");
+  value.set_requires_grad(true);
+  parameters_.emplace_back(name, value);
+  return value;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
+  std::vector<std::pair<std::string, Tensor>> out = parameters_;
+  for (const auto& [prefix, child] : children_)
+    for (auto& [name, t] : child->named_parameters()) out.emplace_back(prefix + "." + name, t);
+  return out;
+}
+
+std::vector<Tensor> Module::trainable_parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters())
+    if (t.requires_grad()) out.push_back(t);
+  return out;
+}
+
+int64_t Module::parameter_count(bool trainable_only) const {
+  int64_t n = 0;
+  for (auto& [name, t] : named_parameters())
+    if (!trainable_only || t.requires_grad()) n += t.numel();
+  return n;
+}
+
+void Module::zero_grad() const {
+  for (auto& [name, t] : named_parameters()) t.zero_grad();
+}
+
+void Module::set_trainable(bool trainable) const {
+  for (auto& [name, t] : named_parameters()) {
+    Tensor handle = t;
+    handle.set_requires_grad(trainable);
+  }
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+}  // namespace petl::nn
