@@ -10,17 +10,20 @@
 
 #include <omp.h>
 
+#include "tensor/error.h"
 #include "tensor/shape.h"
 
 namespace petl::cpu {
 
 constexpr int64_t kParallelGrain = 16384;  // below this many elements one thread is faster
+constexpr int kMaxDims = 16;
 
 template <size_t N, class F>
 void strided_loop(const Shape& shape, const std::array<const Strides*, N>& strides, F&& f) {
   const int64_t numel = numel_of(shape);
   if (numel == 0) return;
   const int nd = int(shape.size());
+  PETL_CHECK(nd <= kMaxDims, "elementwise loop: tensors of ", nd, " dims are not supported (at most ", kMaxDims, ")");
   if (nd == 0) {
     f(int64_t(0), std::array<int64_t, N>{});
     return;
@@ -31,7 +34,7 @@ void strided_loop(const Shape& shape, const std::array<const Strides*, N>& strid
     const int64_t nthreads = omp_get_num_threads(), tid = omp_get_thread_num();
     const int64_t begin = numel * tid / nthreads, end = numel * (tid + 1) / nthreads;
     if (begin < end) {
-      int64_t idx[16] = {};
+      int64_t idx[kMaxDims] = {};
       std::array<int64_t, N> off{};
       int64_t rem = begin;
       for (int d = nd - 1; d >= 0; --d) {
