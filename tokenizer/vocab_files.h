@@ -1,0 +1,43 @@
+// Reading and writing the two files of a BPE model.
+//   vocabulary: a flat JSON object {"symbols": id, ...} (OpenAI encoder.json / HF vocab.json);
+//               ids must be exactly 0..N-1, each once.
+//   merges:     an optional "#version: ..." first line, then one "left right" pair a line, in rank
+//               order (OpenAI vocab.bpe / HF merges.txt). Empty lines are ignored, "\r\n" accepted.
+// Errors name the file and the line, and what was expected there.
+#pragma once
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tokenizer/model.h"
+
+namespace petl::tokenizer {
+
+struct VocabFile {
+  std::vector<std::string> tokens;  // tokens[id] = symbol string
+  std::vector<std::size_t> lines;   // lines[id] = 1-based line of its entry
+};
+VocabFile read_vocab_json(const std::filesystem::path& path);
+
+struct MergesFile {
+  std::vector<std::pair<std::string, std::string>> merges;  // in rank order
+  std::vector<std::size_t> lines;                           // lines[rank] = 1-based line number
+};
+MergesFile read_merges(const std::filesystem::path& path);
+
+// Writes vocab.json (one entry a line, ids ascending, non-ASCII escaped as \uXXXX like GPT-2's
+// encoder.json) and merges.txt ("#version: 0.2" header). Each file is written to a temporary
+// file in the same directory and renamed over the target, so readers never see a partial file.
+void write_vocab_json(const std::vector<std::string>& tokens, const std::filesystem::path& path);
+void write_merges(const std::vector<std::pair<std::string, std::string>>& merges,
+                  const std::filesystem::path& path);
+
+// Reads a whole file; a missing or unreadable file is a TokenizerError naming the path.
+std::string read_file(const std::filesystem::path& path, const char* what);
+
+// Writes `content` to path.tmp and renames it to path.
+void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+
+}  // namespace petl::tokenizer
