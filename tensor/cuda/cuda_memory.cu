@@ -1,0 +1,122 @@
+// CUDA fills, copies (with dtype conversion) and counter-based random draws. The draws use the
+// same functions of tensor/random.h as the CPU backend, element i at counter offset + i (normal:
+// offset/2 + i), so both devices produce the same values for the same (seed, offset).
+#include <cmath>
+
+#include "tensor/cuda/cuda_backend.h"
+#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/random.h"
+
+namespace petl {
+
+namespace {
+
+template <class T>
+struct FillFn {
+  T* p;
+  T value;
+  __device__ void operator()(int64_t, const int64_t (&off)[1]) const { p[off[0]] = value; }
+};
+
+template <class D, class S>
+struct CopyFn {
+  D* dst;
+  const S* src;
+  __device__ void operator()(int64_t, const int64_t (&off)[2]) const { dst[off[0]] = D(src[off[1]]); }
+};
+
+// low + (high - low) * u, written as the fused multiply-add that GCC emits for the CPU backend's
+// expression on FMA hardware (x86-64 with -march=native), so the rounding matches there.
+template <class T>
+struct UniformFn {
+  T* p;
+  double low, range;
+  uint64_t seed, offset;
+  __device__ void operator()(int64_t i, const int64_t (&off)[1]) const {
+    p[off[0]] = T(fma(range, petl::random_uniform(seed, offset + uint64_t(i)), low));
+  }
+};
+
+template <class T>
+struct NormalFn {
+  T* p;
+  double mean, std;
+  uint64_t seed, first;  // first = offset / 2: element i uses counters 2(first + i), 2(first + i) + 1
+  __device__ void operator()(int64_t i, const int64_t (&off)[1]) const {
+    p[off[0]] = T(fma(std, petl::random_normal(seed, first + uint64_t(i)), mean));
+  }
+};
+
+template <class T>
+void fill_typed(const Tensor& out, double value) {
+  const cuda::Context& ctx = cuda::context_of(out);
+  if (value == 0.0 && !std::signbit(value) && out.is_contiguous()) {  // all-zero bytes are +0 in every dtype
+    PETL_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, std::size_t(out.numel()) * sizeof(T), ctx.stream));
+    return;
+  }
+  cuda::launch_strided<1>("fill", ctx, out.shape(), {&out.strides()}, FillFn<T>{out.data<T>(), T(value)});
+}
+
+template <class D, class S>
+void copy_typed(const Tensor& dst, const Tensor& src) {
+  const cuda::Context& ctx = cuda::context_of(dst);
+  cuda::launch_strided<2>("copy", ctx, dst.shape(), {&dst.strides(), &src.strides()},
+                          CopyFn<D, S>{dst.data<D>(), src.data<S>()});
+}
+
+template <class D>
+void copy_to(const Tensor& dst, const Tensor& src) {
+  switch (src.dtype()) {
+    case DType::F32: return copy_typed<D, float>(dst, src);
+    case DType::F64: return copy_typed<D, double>(dst, src);
+    case DType::I64: return copy_typed<D, int64_t>(dst, src);
+  }
+  throw Error(dtype_error("copy", src.dtype(), "a known dtype"));
+}
+
+}  // namespace
+
+void CudaBackend::fill(const Tensor& out, double value) {
+  switch (out.dtype()) {
+    case DType::F32: return fill_typed<float>(out, value);
+    case DType::F64: return fill_typed<double>(out, value);
+    case DType::I64: return fill_typed<int64_t>(out, value);
+  }
+  throw Error(dtype_error("fill", out.dtype(), "a known dtype"));
+}
+
+void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
+  if (dst.numel() == 0) return;
+  const cuda::Context& ctx = cuda::context_of(dst);
+  // Same dtype and the same dense row-major layout: one device-to-device memcpy.
+  // (is_contiguous is false for a broadcast source: a stride of 0 on a dim of size > 1.)
+  if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous()) {
+    PETL_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), std::size_t(dst.numel()) * dtype_size(dst.dtype()),
+                                    cudaMemcpyDeviceToDevice, ctx.stream));
+    return;
+  }
+  switch (dst.dtype()) {
+    case DType::F32: return copy_to<float>(dst, src);
+    case DType::F64: return copy_to<double>(dst, src);
+    case DType::I64: return copy_to<int64_t>(dst, src);
+  }
+  throw Error(dtype_error("copy", dst.dtype(), "a known dtype"));
+}
+
+void CudaBackend::random_uniform(const Tensor& out, double low, double high, uint64_t seed, uint64_t offset) {
+  dispatch_float(out.dtype(), "uniform", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    cuda::launch_strided<1>("uniform", cuda::context_of(out), out.shape(), {&out.strides()},
+                            UniformFn<T>{out.data<T>(), low, high - low, seed, offset});
+  });
+}
+
+void CudaBackend::random_normal(const Tensor& out, double mean, double std, uint64_t seed, uint64_t offset) {
+  dispatch_float(out.dtype(), "randn", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    cuda::launch_strided<1>("randn", cuda::context_of(out), out.shape(), {&out.strides()},
+                            NormalFn<T>{out.data<T>(), mean, std, seed, offset / 2});
+  });
+}
+
+}  // namespace petl
