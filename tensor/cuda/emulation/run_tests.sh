@@ -13,11 +13,13 @@
 # Environment: EMU_ORDER=reverse|random runs the threads of a block in another order between
 # barriers (exposes missing barriers); EMU_SMS=132 emulates an H100's SM count (grid sizes,
 # reduction chunking); EMU_SANITIZE=1 builds with AddressSanitizer (out-of-bounds device-memory
-# accesses abort); PETL_EMU_DIR sets the build directory (default build-emu).
+# accesses abort); PETL_EMU_DIR sets the build directory (default build-emu; relative to the
+# project root unless absolute).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-out="$root/${PETL_EMU_DIR:-build-emu}"
+out="${PETL_EMU_DIR:-build-emu}"
+[[ "$out" = /* ]] || out="$root/$out"
 mkdir -p "$out/obj"
 python3 "$here/transform.py" "$root/tensor/cuda" "$out/gen"
 flags=(-std=c++20 -O2 -g -march=native -fopenmp -Wall -Wextra -Wno-unknown-pragmas -DPETL_WITH_CUDA=1
