@@ -2,69 +2,17 @@
 #include <cmath>
 
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/elementwise_math.h"
 #include "tensor/cpu/strided_loop.h"
 
 namespace petl {
 
 namespace {
-
-constexpr double kSqrt2OverPi = 0.7978845608028654;   // sqrt(2/pi)
-constexpr double kInvSqrt2 = 0.7071067811865476;      // 1/sqrt(2)
-constexpr double kInvSqrt2Pi = 0.3989422804014327;    // 1/sqrt(2 pi)
-constexpr double kGeluCubic = 0.044715;
-
+using elementwise::apply_binary;
 template <class T>
-T apply_unary(UnaryOp op, T x, T p) {
-  switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return std::exp(x);
-    case UnaryOp::Log: return std::log(x);
-    case UnaryOp::Sqrt: return std::sqrt(x);
-    case UnaryOp::Tanh: return std::tanh(x);
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
-    case UnaryOp::GeluTanh:  // GPT-2: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-      return T(0.5) * x * (T(1) + std::tanh(T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x)));
-    case UnaryOp::GeluErf:  // x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
-      return T(0.5) * x * (T(1) + std::erf(x * T(kInvSqrt2)));
-    case UnaryOp::Pow: return std::pow(x, p);
-  }
-  return x;
-}
-
-// d f(x) / dx, given x and y = f(x).
+T apply_unary(UnaryOp op, T x, T p) { return elementwise::apply_unary<elementwise::StdMath>(op, x, p); }
 template <class T>
-T unary_derivative(UnaryOp op, T x, T y, T p) {
-  switch (op) {
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::GeluTanh: {
-      const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
-      const T t = std::tanh(u);
-      const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * x * x);
-      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
-    }
-    case UnaryOp::GeluErf:  // Phi(x) + x phi(x)
-      return T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
-    case UnaryOp::Pow: return p * std::pow(x, p - T(1));
-  }
-  return T(0);
-}
-
-template <class T>
-T apply_binary(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-  }
-  return a;
-}
-
+T unary_derivative(UnaryOp op, T x, T y, T p) { return elementwise::unary_derivative<elementwise::StdMath>(op, x, y, p); }
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {

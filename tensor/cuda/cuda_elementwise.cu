@@ -3,69 +3,19 @@
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/cuda_math.cuh"
 #include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/elementwise_math.h"
 #include "tensor/random.h"
 
 namespace petl {
 
 namespace {
 
-constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2/pi)
-constexpr double kInvSqrt2 = 0.7071067811865476;     // 1/sqrt(2)
-constexpr double kInvSqrt2Pi = 0.3989422804014327;   // 1/sqrt(2 pi)
-constexpr double kGeluCubic = 0.044715;
-
+using elementwise::apply_binary;
 template <class T>
-__device__ T apply_unary(UnaryOp op, T x, T p) {
-  using namespace cuda;
-  switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return dexp(x);
-    case UnaryOp::Log: return dlog(x);
-    case UnaryOp::Sqrt: return dsqrt(x);
-    case UnaryOp::Tanh: return dtanh(x);
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
-    case UnaryOp::GeluTanh:  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-      return T(0.5) * x * (T(1) + dtanh(T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x)));
-    case UnaryOp::GeluErf:  // x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
-      return T(0.5) * x * (T(1) + derf(x * T(kInvSqrt2)));
-    case UnaryOp::Pow: return dpow(x, p);
-  }
-  return x;
-}
-
-// d f(x) / dx given x and y = f(x).
+__device__ T apply_unary(UnaryOp op, T x, T p) { return elementwise::apply_unary<cuda::DeviceMath>(op, x, p); }
 template <class T>
 __device__ T unary_derivative(UnaryOp op, T x, T y, T p) {
-  using namespace cuda;
-  switch (op) {
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::GeluTanh: {  // 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx,  du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
-      const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
-      const T t = dtanh(u);
-      const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * x * x);
-      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
-    }
-    case UnaryOp::GeluErf:  // Phi(x) + x phi(x)
-      return T(0.5) * (T(1) + derf(x * T(kInvSqrt2))) + x * T(kInvSqrt2Pi) * dexp(T(-0.5) * x * x);
-    case UnaryOp::Pow: return p * dpow(x, p - T(1));
-  }
-  return T(0);
-}
-
-template <class T>
-__device__ T apply_binary(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-  }
-  return a;
+  return elementwise::unary_derivative<cuda::DeviceMath>(op, x, y, p);
 }
 
 // Operand order in every functor: 0 = out, then the inputs.

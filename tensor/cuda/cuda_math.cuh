@@ -19,6 +19,16 @@ __device__ __forceinline__ double derf(double x) { return erf(x); }
 __device__ __forceinline__ float dpow(float x, float p) { return powf(x, p); }
 __device__ __forceinline__ double dpow(double x, double p) { return pow(x, p); }
 
+// The Math policy of tensor/elementwise_math.h for device code.
+struct DeviceMath {
+  template <class T> __device__ static T exp(T x) { return dexp(x); }
+  template <class T> __device__ static T log(T x) { return dlog(x); }
+  template <class T> __device__ static T sqrt(T x) { return dsqrt(x); }
+  template <class T> __device__ static T tanh(T x) { return dtanh(x); }
+  template <class T> __device__ static T erf(T x) { return derf(x); }
+  template <class T> __device__ static T pow(T x, T p) { return dpow(x, p); }
+};
+
 template <class T>
 __device__ __forceinline__ T neg_infinity() {
   return -std::numeric_limits<T>::infinity();
