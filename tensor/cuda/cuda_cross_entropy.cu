@@ -18,12 +18,8 @@ __global__ void cross_entropy_kernel(const T* x, const int64_t* targets, int64_t
   __shared__ T shared[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {  // uniform per block
     const T* xr = x + r * n;
-    T m = cuda::neg_infinity<T>();
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = cuda::max_of(m, xr[j]);
-    m = cuda::block_max(m, shared);
-    T sum = 0;
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sum += cuda::dexp(xr[j] - m);
-    sum = cuda::block_sum(sum, shared);
+    T m, sum;
+    cuda::block_row_max_sumexp(xr, n, shared, m, sum);
     if (threadIdx.x == 0) {
       const T l = m + cuda::dlog(sum);
       lse[r] = l;

@@ -80,6 +80,18 @@ __device__ __forceinline__ T block_max(T v, T* shared) {
   return block_reduce(v, MaxOp{}, neg_infinity<T>(), shared);
 }
 
+// For one block per row: m = max_j x_j and sum = sum_j exp(x_j - m), known to every thread
+// (the stable log-sum-exp is m + log(sum)). Every thread of the block must call it.
+template <class T>
+__device__ __forceinline__ void block_row_max_sumexp(const T* xr, int64_t n, T* shared, T& m, T& sum) {
+  m = neg_infinity<T>();
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = max_of(m, xr[j]);
+  m = block_max(m, shared);
+  sum = T(0);
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sum += dexp(xr[j] - m);
+  sum = block_sum(sum, shared);
+}
+
 // Threads per block for one-block-per-row kernels: a power of two in [32, cap] covering n.
 inline int row_threads(int64_t n, int cap) {
   int t = 32;

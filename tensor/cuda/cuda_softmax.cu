@@ -18,12 +18,8 @@ __global__ void softmax_kernel(const T* x, int64_t rows, int64_t n, bool log, T*
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {  // uniform per block
     const T* xr = x + r * n;
     T* yr = y + r * n;
-    T m = cuda::neg_infinity<T>();
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = cuda::max_of(m, xr[j]);
-    m = cuda::block_max(m, shared);
-    T sum = 0;
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sum += cuda::dexp(xr[j] - m);
-    sum = cuda::block_sum(sum, shared);
+    T m, sum;
+    cuda::block_row_max_sumexp(xr, n, shared, m, sum);
     if (log) {
       const T shift = m + cuda::dlog(sum);
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) yr[j] = xr[j] - shift;
