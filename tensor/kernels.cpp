@@ -360,11 +360,8 @@ Tensor as_gemm_operand(const Tensor& x) {
 // Flattens the leading batch dims of x (already expanded to batch_shape) into one.
 Tensor flatten_batch(const Tensor& x, const Shape& batch_shape) {
   Shape flat = {numel_of(batch_shape), x.shape()[x.dim() - 2], x.shape()[x.dim() - 1]};
-  try {
-    return view(x, flat);
-  } catch (const Error&) {
-    return view(contiguous(x), flat);  // a broadcast across several dims that no stride expresses
-  }
+  if (std::optional<Tensor> v = try_view(x, flat)) return *v;
+  return view(contiguous(x), flat);  // a broadcast across several dims that no stride expresses
 }
 }  // namespace
 
@@ -392,13 +389,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   // x[..., M, K] @ W[K, N] (a Linear layer): one GEMM of [batch*M, K] @ [K, N] when x allows it.
   if (b.dim() == 2 && a.dim() > 2) {
-    Tensor a2;
-    try {
-      a2 = view(a, {-1, K});
-    } catch (const Error&) {
-    }
-    if (a2.defined()) {
-      be.matmul(as_gemm_operand(unsqueeze(a2, 0)), as_gemm_operand(unsqueeze(b, 0)),
+    if (std::optional<Tensor> a2 = try_view(a, {-1, K})) {
+      be.matmul(as_gemm_operand(unsqueeze(*a2, 0)), as_gemm_operand(unsqueeze(b, 0)),
                 view(out, {1, numel_of(batch) * M, N}), false);
       return out;
     }

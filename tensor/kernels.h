@@ -3,6 +3,7 @@
 // autograd/ builds the differentiable ops on top of these; nn/ and peft/ use autograd/.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "tensor/backend.h"
@@ -13,6 +14,7 @@ namespace petl::kernel {
 // ---- views: new handles over the same storage, nothing copied
 Tensor reshape(const Tensor& x, Shape shape);   // one -1 allowed; copies only when no view exists
 Tensor view(const Tensor& x, Shape shape);      // like reshape but throws instead of copying
+std::optional<Tensor> try_view(const Tensor& x, Shape shape);  // the view, or nothing when it needs a copy
 Tensor permute(const Tensor& x, const std::vector<int64_t>& order);
 Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1);
 Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t step = 1);

@@ -62,17 +62,23 @@ std::optional<Strides> view_strides(const Tensor& x, const Shape& shape) {
 
 }  // namespace
 
-Tensor view(const Tensor& x, Shape shape) {
+std::optional<Tensor> try_view(const Tensor& x, Shape shape) {
   shape = infer_shape(x, std::move(shape), "view");
   auto strides = view_strides(x, shape);
-  PETL_CHECK(strides.has_value(), "view: a tensor of shape ", shape_str(x.shape()), " and strides ",
-             shape_str(x.strides()), " cannot be viewed as ", shape_str(shape), " without a copy; use reshape");
+  if (!strides) return std::nullopt;
   return Tensor(x.storage(), shape, *strides, x.offset(), x.dtype());
+}
+
+Tensor view(const Tensor& x, Shape shape) {
+  std::optional<Tensor> v = try_view(x, shape);
+  PETL_CHECK(v.has_value(), "view: a tensor of shape ", shape_str(x.shape()), " and strides ",
+             shape_str(x.strides()), " cannot be viewed as ", shape_str(shape), " without a copy; use reshape");
+  return *v;
 }
 
 Tensor reshape(const Tensor& x, Shape shape) {
   shape = infer_shape(x, std::move(shape), "reshape");
-  if (auto strides = view_strides(x, shape)) return Tensor(x.storage(), shape, *strides, x.offset(), x.dtype());
+  if (std::optional<Tensor> v = try_view(x, shape)) return *v;
   Tensor c = contiguous(x);
   return Tensor(c.storage(), shape, contiguous_strides(shape), c.offset(), c.dtype());
 }
