@@ -286,7 +286,7 @@ Tensor along_last_axis(const Tensor& x, int64_t axis, F&& f) {
 
 Tensor softmax(const Tensor& x, int64_t axis, bool log) {
   check_floating(x, log ? "log_softmax" : "softmax");
-  if (x.dim() == 0) return unary(UnaryOp::Exp, binary(BinaryOp::Sub, x, x));  // a single element: 1 (or log 1)
+  if (x.dim() == 0) return reshape(softmax(reshape(x, {1}), 0, log), {});  // one element: 1, or log 1 = 0
   return along_last_axis(x, axis, [&](const Tensor& xc) {
     Tensor out = empty_like(xc);
     if (xc.numel()) backend_for(xc.device()).softmax(xc, log, out);
@@ -297,6 +297,7 @@ Tensor softmax(const Tensor& x, int64_t axis, bool log) {
 Tensor softmax_backward(const Tensor& g, const Tensor& y, int64_t axis, bool log) {
   check_compatible(g, y, "softmax_backward");
   check_same_shape(g, y, "softmax_backward");
+  if (y.dim() == 0) return reshape(softmax_backward(reshape(g, {1}), reshape(y, {1}), 0, log), {});
   axis = normalize_axis(axis, y.dim(), "softmax_backward");
   const bool last = axis == y.dim() - 1;
   Tensor gc = contiguous(last ? g : transpose(g, axis, -1));

@@ -129,6 +129,8 @@ TEST_CASE("gradcheck: softmax and log_softmax") {
     CHECK_GRADIENTS([axis](const Inputs& in) { return log_softmax(in[0], axis); }, x);
   }
   CHECK_GRADIENTS([](const Inputs& in) { return softmax(in[0], -1); }, xt);
+  Tensor s0 = leaf({}, 60);  // a 0-d tensor: the derivative of a constant 1 (or 0) is 0
+  CHECK_GRADIENTS([](const Inputs& in) { return log_softmax(in[0], 0) + in[0]; }, s0);
   CHECK_GRADIENTS([](const Inputs& in) { return log_softmax(in[0], 0); }, xt);
 }
 

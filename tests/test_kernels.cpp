@@ -70,6 +70,9 @@ TEST_CASE("kernels: softmax and log-softmax") {
     CHECK(total == doctest::Approx(1.0).epsilon(1e-12));
   }
   for (size_t i = 0; i < s.size(); ++i) CHECK(l[i] == doctest::Approx(std::log(s[i])).epsilon(1e-12));
+  // A 0-d tensor is one element: softmax 1, log-softmax 0.
+  CHECK(kernel::softmax(scalar(3.0), 0, false).item() == 1.0);
+  CHECK(kernel::softmax(scalar(3.0), 0, true).item() == 0.0);
   // Large logits do not overflow.
   Tensor big = from_vector(std::vector<float>{1000.f, 1000.f}, {1, 2});
   CHECK(kernel::softmax(big, 1, false).to_vector() == std::vector<double>{0.5, 0.5});
