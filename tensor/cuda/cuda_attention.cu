@@ -61,6 +61,21 @@ __device__ __forceinline__ void load_tile(T* dst, int ld, const T* src, int64_t 
   }
 }
 
+// acc += w @ tile for this thread's output columns: acc[c] += sum_j w[j] * tile[j][lane + c * kTpr]
+// over the kRows rows of a shared-memory tile (row stride ld), for columns below `cols`.
+template <class T>
+__device__ __forceinline__ void accumulate_row_times_tile(T (&acc)[Tile<T>::kCols], const T* w, const T* tile, int ld,
+                                                          int lane, int64_t cols) {
+  for (int j = 0; j < Tile<T>::kRows; ++j) {
+    const T wj = w[j];
+#pragma unroll
+    for (int c = 0; c < Tile<T>::kCols; ++c) {
+      const int col = lane + c * Tile<T>::kTpr;
+      if (col < cols) acc[c] += wj * tile[j * ld + col];
+    }
+  }
+}
+
 // One past the last key any query in [q0, q0 + kRows) may see.
 __device__ __forceinline__ int64_t key_end_for(const AttnDims& d, int64_t q0, int rows) {
   if (!d.causal) return d.Tk;
@@ -150,14 +165,7 @@ __global__ void __launch_bounds__(Tile<T>::kThreads)
     // O_i = O_i * corr + sum_j P_ij V_j over this group's columns.
 #pragma unroll
     for (int c = 0; c < TL::kCols; ++c) acc[c] *= corr;
-    for (int j = 0; j < R; ++j) {
-      const T p = Ps[row * ldp + j];
-#pragma unroll
-      for (int c = 0; c < TL::kCols; ++c) {
-        const int col = lane + c * TPR;
-        if (col < d.Dv) acc[c] += p * Vs[j * ldv + col];
-      }
-    }
+    accumulate_row_times_tile(acc, Ps + row * ldp, Vs, ldv, lane, d.Dv);
   }
 
   if (i < d.Tq) {
@@ -254,14 +262,7 @@ __global__ void __launch_bounds__(Tile<T>::kThreads)
     }
     __syncthreads();
 
-    for (int j = 0; j < R; ++j) {
-      const T ds = dSs[row * lds + j];
-#pragma unroll
-      for (int c = 0; c < TL::kCols; ++c) {
-        const int col = lane + c * TPR;
-        if (col < d.D) acc[c] += ds * Ks[j * ldd + col];
-      }
-    }
+    accumulate_row_times_tile(acc, dSs + row * lds, Ks, ldd, lane, d.D);
   }
 
   if (i < d.Tq) {
