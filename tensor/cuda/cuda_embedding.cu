@@ -57,10 +57,16 @@ void check_bad_id(const cuda::Context& ctx, const Tensor& flag, const Tensor& id
   throw Error(detail::concat(op, ": id ", id, " at position ", pos, " is outside [0, ", vocab, ")"));
 }
 
-Tensor make_flag(const cuda::Context& ctx, Device device) {
-  Tensor flag = Tensor::empty({1}, DType::I64, device);
+// Runs launch(ctx, bad) with `bad` a fresh device flag (kNoBadId) that the kernel lowers to the
+// first position holding an out-of-range id, then reads it back: throws naming that id.
+template <class Launch>
+void with_id_check(const char* op, const Tensor& ids, int64_t vocab, const Tensor& target, Launch&& launch) {
+  const cuda::Context& ctx = cuda::context_of(target);
+  Tensor flag = Tensor::empty({1}, DType::I64, target.device());
   PETL_CUDA_CHECK(cudaMemsetAsync(flag.raw_data(), 0xFF, sizeof(unsigned long long), ctx.stream));  // kNoBadId
-  return flag;
+  launch(ctx, static_cast<unsigned long long*>(flag.raw_data()));
+  PETL_CUDA_CHECK_LAUNCH(op);
+  check_bad_id(ctx, flag, ids, vocab, op);
 }
 
 }  // namespace
@@ -70,13 +76,10 @@ void CudaBackend::embedding(const Tensor& weight, const Tensor& ids, const Tenso
   if (n * dim == 0) return;
   dispatch_float(weight.dtype(), "embedding", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const cuda::Context& ctx = cuda::context_of(out);
-    Tensor flag = make_flag(ctx, out.device());
-    auto* bad = static_cast<unsigned long long*>(flag.raw_data());
-    embedding_kernel<T><<<cuda::grid_for(n * dim, 256, ctx), 256, 0, ctx.stream>>>(
-        weight.data<T>(), ids.data<int64_t>(), n, vocab, dim, out.data<T>(), bad);
-    PETL_CUDA_CHECK_LAUNCH("embedding");
-    check_bad_id(ctx, flag, ids, vocab, "embedding");
+    with_id_check("embedding", ids, vocab, out, [&](const cuda::Context& ctx, unsigned long long* bad) {
+      embedding_kernel<T><<<cuda::grid_for(n * dim, 256, ctx), 256, 0, ctx.stream>>>(
+          weight.data<T>(), ids.data<int64_t>(), n, vocab, dim, out.data<T>(), bad);
+    });
   });
 }
 
@@ -85,13 +88,10 @@ void CudaBackend::embedding_backward(const Tensor& g, const Tensor& ids, const T
   if (n * dim == 0) return;
   dispatch_float(g.dtype(), "embedding_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const cuda::Context& ctx = cuda::context_of(dweight);
-    Tensor flag = make_flag(ctx, dweight.device());
-    auto* bad = static_cast<unsigned long long*>(flag.raw_data());
-    embedding_backward_kernel<T><<<cuda::grid_for(n * dim, 256, ctx), 256, 0, ctx.stream>>>(
-        g.data<T>(), ids.data<int64_t>(), n, vocab, dim, dweight.data<T>(), bad);
-    PETL_CUDA_CHECK_LAUNCH("embedding_backward");
-    check_bad_id(ctx, flag, ids, vocab, "embedding_backward");
+    with_id_check("embedding_backward", ids, vocab, dweight, [&](const cuda::Context& ctx, unsigned long long* bad) {
+      embedding_backward_kernel<T><<<cuda::grid_for(n * dim, 256, ctx), 256, 0, ctx.stream>>>(
+          g.data<T>(), ids.data<int64_t>(), n, vocab, dim, dweight.data<T>(), bad);
+    });
   });
 }
 
