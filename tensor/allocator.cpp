@@ -37,7 +37,8 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     empty_cache();  // memory may be sitting in free lists of other sizes
     p = system_allocate(size);
   }
-  PETL_CHECK(p, "allocator: out of memory allocating ", size, " bytes");
+  PETL_CHECK(p, "allocator: out of memory allocating ", size, " bytes; ",
+             stats().bytes_in_use >> 20, " MiB held by live petl tensors", out_of_memory_details());
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.system_allocs;
   stats_.bytes_in_use += int64_t(size);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -32,8 +33,12 @@ class CachingAllocator {
   static std::size_t round_size(std::size_t bytes);
 
  protected:
+  // Returns nullptr when the device is out of memory (allocate() then empties the cache and
+  // retries once); throws for any other failure.
   virtual void* system_allocate(std::size_t bytes) = 0;
   virtual void system_free(void* ptr) = 0;
+  // Appended to the out-of-memory error, e.g. the device's free and total memory.
+  virtual std::string out_of_memory_details() const { return ""; }
 
  private:
   mutable std::mutex mutex_;

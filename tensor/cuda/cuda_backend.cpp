@@ -53,22 +53,25 @@ class CudaAllocator final : public CachingAllocator {
   void* system_allocate(std::size_t bytes) override {
     cuda::DeviceGuard guard(device_);
     void* p = nullptr;
-    cudaError_t err = cudaMalloc(&p, bytes);
+    const cudaError_t err = cudaMalloc(&p, bytes);
     if (err == cudaErrorMemoryAllocation) {
-      (void)cudaGetLastError();  // out of memory is not sticky: clear it and retry once
-      empty_cache();             // blocks of other sizes may be sitting in the free lists
-      err = cudaMalloc(&p, bytes);
+      (void)cudaGetLastError();  // out of memory is not sticky: clear it; allocate() empties the cache and retries
+      return nullptr;
     }
     if (err != cudaSuccess) {
       (void)cudaGetLastError();
-      std::size_t free_bytes = 0, total_bytes = 0;
-      if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) (void)cudaGetLastError();
       throw Error(detail::concat("CUDA: cudaMalloc(", bytes, " bytes) on cuda:", device_, " failed: ",
-                                 cudaGetErrorName(err), " (", cudaGetErrorString(err), "); ", free_bytes >> 20,
-                                 " MiB free of ", total_bytes >> 20, " MiB, ", stats().bytes_in_use >> 20,
-                                 " MiB held by live petl tensors"));
+                                 cudaGetErrorName(err), " (", cudaGetErrorString(err), ")"));
     }
     return p;
+  }
+
+  std::string out_of_memory_details() const override {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) (void)cudaGetLastError();
+    return detail::concat("; cudaMalloc on cuda:", device_, " failed: ", cudaGetErrorName(cudaErrorMemoryAllocation),
+                          " (", cudaGetErrorString(cudaErrorMemoryAllocation), "); ", free_bytes >> 20, " MiB free of ",
+                          total_bytes >> 20, " MiB");
   }
 
   void system_free(void* ptr) override {
