@@ -133,10 +133,7 @@ TEST_CASE("autograd: fused attention matches attention composed from primitive o
     backward(sum(fused * R));
     backward(sum(composed * R));
     auto max_diff = [](const Tensor& a, const Tensor& b) {
-      double m = 0;
-      auto va = a.to_vector(), vb = b.to_vector();
-      for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
-      return m;
+      return petl::testing::max_abs_diff(a.to_vector(), b.to_vector());
     };
     CHECK(max_diff(fused, composed) < 1e-12);
     CHECK(max_diff(q1.grad(), q2.grad()) < 1e-12);

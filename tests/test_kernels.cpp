@@ -6,14 +6,7 @@
 
 using namespace petl;
 
-namespace {
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
-}  // namespace
+using petl::testing::max_abs_diff;
 
 TEST_CASE("kernels: broadcasting binary ops") {
   Tensor a = from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, {2, 3}, DType::F64);

@@ -23,6 +23,9 @@ Tensor strided_leaf(const Shape& shape, uint64_t seed);
 // Values away from 0 (|x| >= 0.2), for ops with a kink at 0 (relu, max ties).
 Tensor leaf_away_from_zero(const Shape& shape, uint64_t seed);
 
+// max_i |a_i - b_i| over two equally long value lists (tensors: pass .to_vector()).
+double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b);
+
 // Small random dimension in [lo, hi] from a test-local generator.
 int64_t random_dim(std::mt19937_64& rng, int64_t lo, int64_t hi);
 
