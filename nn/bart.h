@@ -158,7 +158,8 @@ class BartForConditionalGeneration : public Module, public StepModel {
 
   const BartConfig& config() const { return model->config; }
   std::shared_ptr<BartModel> model;
-  // [1, V]: a buffer in transformers (not trained), zeros unless the checkpoint has it.
+  // [1, V]: a buffer in transformers (not trained), zeros unless the checkpoint has it; registered
+  // as a frozen parameter so that state dicts carry it.
   Tensor final_logits_bias;
 
  private:

@@ -174,3 +174,47 @@ TEST_CASE("gpt2: parameter names and count are those of transformers' GPT2LMHead
     if (name == "transformer.h.1.attn.c_attn.weight") found = t.shape() == Shape{d, 3 * d};  // Conv1D [in, out]
   CHECK(found);
 }
+
+// ---- parity with transformers on the committed fixtures (tools/oracle/model_fixtures.py)
+
+#include "nn/gpt2_checkpoint.h"
+#include "support/hf_reference.h"
+
+TEST_CASE("gpt2 parity: logits, loss and every gradient equal transformers' on a padded batch") {
+  const std::string dir = "tests/fixtures/gpt2";
+  auto model = load_gpt2(dir + "/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference(dir);
+  const Tensor logits = model->forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask"));
+  const double logits_err = testing::relative_error(logits, ref.tensors.at("logits"));
+  const Tensor loss = model->loss(logits, ref.tensors.at("labels"));
+  const double hf_loss = ref.json.at("loss");
+  MESSAGE("logits rel err " << logits_err << ", loss " << loss.item() << " vs " << hf_loss);
+  CHECK(logits_err <= 1e-5);
+  CHECK(std::fabs(loss.item() - hf_loss) <= 1e-5 * std::fabs(hf_loss));
+  backward(loss);
+  testing::check_gradients_against(*model, ref, 1e-4);
+}
+
+TEST_CASE("gpt2 parity: 10 AdamW steps give transformers' losses") {
+  const std::string dir = "tests/fixtures/gpt2";
+  auto model = load_gpt2(dir + "/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference(dir);
+  AdamW opt(model->trainable_parameters(), testing::adamw_options(ref.json.at("adamw")));
+  const auto& expected = ref.json.at("adamw_losses");
+  REQUIRE(expected.size() == 10);
+  double worst = 0.0;
+  for (size_t step = 0; step < expected.size(); ++step) {
+    opt.zero_grad();
+    const Tensor loss = model->loss(model->forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask")),
+                                    ref.tensors.at("labels"));
+    const double want = expected[step];
+    INFO("step " << step << ": petl " << loss.item() << ", transformers " << want);
+    CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+    worst = std::max(worst, std::fabs(loss.item() - want) / std::fabs(want));
+    backward(loss);
+    opt.step();
+  }
+  MESSAGE("AdamW losses: worst relative difference " << worst);
+}
