@@ -162,6 +162,9 @@ class BartForConditionalGeneration : public Module, public StepModel {
   // as a frozen parameter so that state dicts carry it.
   Tensor final_logits_bias;
 
+ protected:
+  void rebind_parameters() override { final_logits_bias = parameter("final_logits_bias"); }
+
  private:
   Tensor head(const Tensor& h) const;  // h shared^T + final_logits_bias
   Tensor decode_last(const Tensor& tokens);

@@ -218,3 +218,39 @@ TEST_CASE("gpt2 parity: 10 AdamW steps give transformers' losses") {
   }
   MESSAGE("AdamW losses: worst relative difference " << worst);
 }
+
+TEST_CASE("gpt2 on CUDA: the same model code gives the CPU's logits and gradients") {
+  if (!cuda_available()) PETL_SKIP("no CUDA device (petl built without CUDA or no GPU visible)");
+  const std::string dir = "tests/fixtures/gpt2";
+  const testing::HfReference ref = testing::load_reference(dir);
+  auto cpu = load_gpt2(dir + "/model");
+  auto gpu = load_gpt2(dir + "/model");
+  cpu->train(false);
+  gpu->train(false);
+  gpu->to(Device::cuda());
+  const Device cuda = Device::cuda();
+  const Tensor ids = ref.tensors.at("input_ids"), mask = ref.tensors.at("attention_mask"), labels = ref.tensors.at("labels");
+  const Tensor cpu_logits = cpu->forward(ids, mask);
+  const Tensor gpu_logits = gpu->forward(kernel::to(ids, cuda), kernel::to(mask, cuda));
+  CHECK(gpu_logits.device() == cuda);
+  CHECK(testing::relative_error(kernel::to(gpu_logits, Device::cpu()), cpu_logits) <= 1e-5);
+  backward(cpu->loss(cpu_logits, labels));
+  backward(gpu->loss(gpu_logits, kernel::to(labels, cuda)));
+  const auto cpu_params = cpu->named_parameters(), gpu_params = gpu->named_parameters();
+  for (size_t i = 0; i < cpu_params.size(); ++i) {
+    INFO(cpu_params[i].first);
+    REQUIRE(gpu_params[i].second.grad().defined());
+    CHECK(testing::relative_error(kernel::to(gpu_params[i].second.grad(), Device::cpu()), cpu_params[i].second.grad()) <= 1e-4);
+  }
+}
+
+TEST_CASE("gpt2 Module::to moves parameters and keeps the layers pointing at them") {
+  Gpt2LMHead model(tiny(), 3);
+  const Tensor before = model.transformer->h[0]->attn->c_attn->weight;
+  model.to(Device::cpu());  // same device: nothing moves
+  CHECK(model.transformer->h[0]->attn->c_attn->weight.storage() == before.storage());
+  if (!cuda_available()) PETL_SKIP("no CUDA device for the move itself");
+  model.to(Device::cuda());
+  CHECK(model.transformer->h[0]->attn->c_attn->weight.device() == Device::cuda());
+  CHECK(model.named_parameters()[5].second.device() == Device::cuda());
+}
