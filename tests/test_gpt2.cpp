@@ -254,3 +254,101 @@ TEST_CASE("gpt2 Module::to moves parameters and keeps the layers pointing at the
   CHECK(model.transformer->h[0]->attn->c_attn->weight.device() == Device::cuda());
   CHECK(model.named_parameters()[5].second.device() == Device::cuda());
 }
+
+// ---- model directories: layouts, dtypes, errors
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "nn/checkpoint.h"
+#include "support/temp_dir.h"
+
+namespace {
+const std::string kGpt2Dir = "tests/fixtures/gpt2";
+
+std::vector<double> fixture_logits(Gpt2LMHead& model, const testing::HfReference& ref) {
+  NoGradGuard no_grad;
+  return model.forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask")).to_vector();
+}
+}  // namespace
+
+TEST_CASE("gpt2 checkpoint: F16 and BF16 directories load into float32 and give transformers' logits") {
+  const testing::HfReference ref = testing::load_reference(kGpt2Dir);
+  for (const char* dtype : {"f16", "bf16"}) {
+    INFO(dtype);
+    auto model = load_gpt2(kGpt2Dir + "/model_" + dtype);
+    model->train(false);
+    CHECK(model->transformer->wte->weight.dtype() == DType::F32);
+    const Tensor logits = from_vector(fixture_logits(*model, ref), ref.tensors.at("logits").shape());
+    const double err = testing::relative_error(logits, ref.tensors.at(std::string("logits_") + dtype));
+    MESSAGE(std::string(dtype) << " logits rel err " << err);
+    CHECK(err <= 1e-5);
+  }
+}
+
+TEST_CASE("gpt2 checkpoint: the hub layout (no prefix, attn.bias buffers, lm_head.weight) loads the same") {
+  const testing::HfReference ref = testing::load_reference(kGpt2Dir);
+  auto model = load_gpt2(kGpt2Dir + "/model");
+  model->train(false);
+  const std::vector<double> expected = fixture_logits(*model, ref);
+  TensorMap hub;
+  for (const auto& [key, t] : state_dict(*model, gpt2_key_map())) {
+    REQUIRE(key.starts_with("transformer."));
+    hub[key.substr(std::string("transformer.").size())] = t;
+  }
+  for (int i = 0; i < 2; ++i) {
+    hub["h." + std::to_string(i) + ".attn.bias"] = ones({1, 1, 64, 64});
+    hub["h." + std::to_string(i) + ".attn.masked_bias"] = scalar(-1e4);
+  }
+  hub["lm_head.weight"] = hub.at("wte.weight");
+  testing::TempDir dir("petl-gpt2-hub");
+  save_safetensors(dir.path() / "model.safetensors", hub);
+  std::filesystem::copy_file(kGpt2Dir + "/model/config.json", dir.path() / "config.json");
+  auto loaded = load_gpt2(dir.path());
+  loaded->train(false);
+  CHECK(fixture_logits(*loaded, ref) == expected);
+}
+
+TEST_CASE("gpt2 checkpoint: save and load round-trip in the transformers layout; bad files are clear errors") {
+  const testing::HfReference ref = testing::load_reference(kGpt2Dir);
+  auto model = load_gpt2(kGpt2Dir + "/model");
+  model->train(false);
+  const std::vector<double> expected = fixture_logits(*model, ref);
+  // PETL_KEEP_WRITTEN=DIR keeps the written directory (and petl's logits) for
+  // tools/oracle/model_fixtures.py --check-dir, which loads it in transformers.
+  const char* keep = std::getenv("PETL_KEEP_WRITTEN");
+  testing::TempDir tmp("petl-gpt2-save");
+  const std::filesystem::path dir = keep ? std::filesystem::path(keep) / "gpt2" : tmp.path() / "gpt2";
+  save_gpt2(*model, dir);
+  if (keep)
+    save_safetensors(dir.parent_path() / "gpt2_logits.safetensors",
+                     {{"input_ids", ref.tensors.at("input_ids")}, {"attention_mask", ref.tensors.at("attention_mask")},
+                      {"logits", from_vector(expected, ref.tensors.at("logits").shape())}});
+  const Checkpoint written = Checkpoint::open_dir(dir);
+  CHECK(!written.contains("lm_head.weight"));
+  for (const std::string& key : written.keys()) CHECK(key.starts_with("transformer."));
+  CHECK(written.keys().size() == 4 + 2 * 12);
+  auto loaded = load_gpt2(dir);
+  loaded->train(false);
+  CHECK(fixture_logits(*loaded, ref) == expected);
+
+  TensorMap tensors = written.load_all();
+  const std::filesystem::path broken = tmp.path() / "broken";
+  std::filesystem::create_directories(broken);
+  std::filesystem::copy_file(dir / "config.json", broken / "config.json");
+  tensors.erase("transformer.h.1.mlp.c_fc.bias");
+  save_safetensors(broken / "model.safetensors", tensors);
+  std::string missing = error_of([&] { load_gpt2(broken); });
+  CHECK(missing.find("transformer.h.1.mlp.c_fc.bias") != std::string::npos);
+  CHECK(missing.find(broken.string()) != std::string::npos);
+  tensors["transformer.h.1.mlp.c_fc.bias"] = zeros({7});
+  save_safetensors(broken / "model.safetensors", tensors);
+  const std::string shape = error_of([&] { load_gpt2(broken); });
+  CHECK(shape.find("transformer.h.1.mlp.c_fc.bias") != std::string::npos);
+  CHECK(shape.find("[7]") != std::string::npos);
+  CHECK(shape.find("[192]") != std::string::npos);
+  tensors["transformer.h.1.mlp.c_fc.bias"] = zeros({192});
+  tensors["transformer.h.1.mlp.extra"] = zeros({3});
+  save_safetensors(broken / "model.safetensors", tensors);
+  CHECK(error_of([&] { load_gpt2(broken); }).find("transformer.h.1.mlp.extra") != std::string::npos);
+}

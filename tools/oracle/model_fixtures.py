@@ -17,6 +17,7 @@ cannot be reproduced bit for bit elsewhere, so petl checks dropout placement sep
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -80,16 +81,32 @@ def adamw_losses(model, loss_fn):
     return losses
 
 
-def write_case(out_dir, model, tensors, loss_fn, with_adamw):
+def half_precision_logits(out_dir, model, logits_fn):
+    """model_f16/ and model_bf16/ (the same weights stored in 16 bits, as save_pretrained writes
+    them) and the float32 logits of the weights those files hold: what a loader that computes in
+    float32 must reproduce."""
+    result = {}
+    for dtype, name in ((torch.float16, "f16"), (torch.bfloat16, "bf16")):
+        rounded = copy.deepcopy(model).to(dtype)
+        rounded.save_pretrained(os.path.join(out_dir, "model_" + name), safe_serialization=True)
+        rounded = rounded.float().eval()
+        with torch.no_grad():
+            result["logits_" + name] = logits_fn(rounded).contiguous()
+    return result
+
+
+def write_case(out_dir, model, tensors, loss_fn, with_adamw, logits_fn=None):
     os.makedirs(out_dir, exist_ok=True)
     model.save_pretrained(os.path.join(out_dir, "model"), safe_serialization=True)
     model.eval()
+    extra = half_precision_logits(out_dir, model, logits_fn) if logits_fn else {}
     model.zero_grad()
     loss, logits = loss_fn(with_logits=True)
     loss.backward()
     result = dict(tensors)
     result["logits"] = logits.detach().contiguous()
     result.update(grads_of(model))
+    result.update(extra)
     save_file(result, os.path.join(out_dir, "reference.safetensors"))
     model.zero_grad()
     losses = adamw_losses(model, lambda: loss_fn(with_logits=False)) if with_adamw else []
@@ -112,7 +129,7 @@ def gpt2_case(out_dir, config, batch, length, lengths, seed, with_adamw=True):
         return (out.loss, out.logits) if with_logits else out.loss
 
     write_case(out_dir, model, {"input_ids": ids, "attention_mask": mask, "labels": labels}, loss_fn,
-               with_adamw)
+               with_adamw, logits_fn=(lambda m: m(input_ids=ids, attention_mask=mask).logits) if with_adamw else None)
 
 
 def bart_case(out_dir, config, batch, src_len, tgt_len, src_lengths, tgt_lengths, seed, with_adamw=True):
@@ -143,7 +160,12 @@ def check_dir(model_dir, logits_file):
     """Loads a directory petl wrote and compares transformers' logits with the ones petl computed."""
     config = json.load(open(os.path.join(model_dir, "config.json")))
     cls = GPT2LMHeadModel if config["model_type"] == "gpt2" else BartForConditionalGeneration
-    model = cls.from_pretrained(model_dir).float().eval()
+    model, info = cls.from_pretrained(model_dir, output_loading_info=True)
+    model = model.float().eval()
+    problems = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    if problems:
+        print(f"{model_dir}: transformers reported {problems}")
+        return False
     ref = load_file(logits_file)
     with torch.no_grad():
         kwargs = {"input_ids": ref["input_ids"], "attention_mask": ref["attention_mask"]}
