@@ -2,7 +2,9 @@
 // placement, config.json. (Parity with transformers on the committed fixtures:
 // tests/test_bart_parity.cpp.)
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
+#include <iomanip>
 #include <string>
 
 #include "nn/bart.h"
@@ -156,8 +158,8 @@ Tensor bart_logits(BartForConditionalGeneration& model, const testing::HfReferen
 }
 }  // namespace
 
-TEST_CASE("bart parity: logits, loss and every gradient equal transformers' on a padded batch") {
-  const std::string dir = "tests/fixtures/bart";
+namespace {
+void check_bart_parity(const std::string& dir) {
   auto model = load_bart(dir + "/model");
   model->train(false);
   const testing::HfReference ref = testing::load_reference(dir);
@@ -167,11 +169,25 @@ TEST_CASE("bart parity: logits, loss and every gradient equal transformers' on a
   const double logits_err = testing::relative_error(logits, ref.tensors.at("logits"));
   const Tensor loss = model->loss(logits, ref.tensors.at("labels"));
   const double hf_loss = ref.json.at("loss");
-  MESSAGE("logits rel err " << logits_err << ", loss " << loss.item() << " vs " << hf_loss);
+  MESSAGE("logits: max abs diff " << testing::max_abs_diff(logits.to_vector(), ref.tensors.at("logits").to_vector())
+                                  << ", relative " << logits_err << "; loss " << std::setprecision(9) << loss.item()
+                                  << " vs " << hf_loss << " (diff " << std::fabs(loss.item() - hf_loss) << ")");
   CHECK(logits_err <= 1e-5);
   CHECK(std::fabs(loss.item() - hf_loss) <= 1e-5 * std::fabs(hf_loss));
   backward(loss);
   testing::check_gradients_against(*model, ref, 1e-4, {"k_proj.bias"});
+}
+}  // namespace
+
+TEST_CASE("bart parity: logits, loss and every gradient equal transformers' on a padded batch") {
+  check_bart_parity("tests/fixtures/bart");
+}
+
+TEST_CASE("bart parity at the real BART-large shape (random weights; PETL_ORACLE_REAL_DIR)") {
+  // tools/oracle/model_fixtures.py --shape real --out DIR writes DIR/bart (about 3 GB, not committed)
+  const char* dir = std::getenv("PETL_ORACLE_REAL_DIR");
+  if (!dir) PETL_SKIP("PETL_ORACLE_REAL_DIR is not set (run tools/oracle/model_fixtures.py --shape real)");
+  check_bart_parity(std::string(dir) + "/bart");
 }
 
 TEST_CASE("bart parity: 10 AdamW steps give transformers' losses") {
@@ -194,4 +210,69 @@ TEST_CASE("bart parity: 10 AdamW steps give transformers' losses") {
     opt.step();
   }
   MESSAGE("AdamW losses: worst relative difference " << worst);
+}
+
+// ---- model directories: the layouts files come in
+
+#include <filesystem>
+
+#include "nn/checkpoint.h"
+#include "support/temp_dir.h"
+
+TEST_CASE("bart checkpoint: tied copies, no prefix and a missing final_logits_bias all load; save round-trips") {
+  const std::string fixture = "tests/fixtures/bart";
+  const testing::HfReference ref = testing::load_reference(fixture);
+  auto model = load_bart(fixture + "/model");
+  model->train(false);
+  NoGradGuard no_grad;
+  const std::vector<double> expected = bart_logits(*model, ref).to_vector();
+  const TensorMap saved = state_dict(*model, bart_key_map());
+  CHECK(saved.count("final_logits_bias") == 1);
+  CHECK(saved.count("model.shared.weight") == 1);
+  CHECK(saved.count("model.encoder.embed_tokens.weight") == 0);
+  testing::TempDir tmp("petl-bart");
+  auto load_logits = [&](const TensorMap& tensors, const std::string& name) {
+    const std::filesystem::path dir = tmp.path() / name;
+    std::filesystem::create_directories(dir);
+    save_safetensors(dir / "model.safetensors", tensors);
+    std::filesystem::copy_file(fixture + "/model/config.json", dir / "config.json");
+    auto loaded = load_bart(dir);
+    loaded->train(false);
+    return bart_logits(*loaded, ref).to_vector();
+  };
+  // every tied copy written out, as older transformers versions do
+  TensorMap copies = saved;
+  for (const char* key : {"model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"})
+    copies[key] = saved.at("model.shared.weight");
+  CHECK(load_logits(copies, "copies") == expected);
+  // only a copy, no model.shared.weight
+  TensorMap only_copy = saved;
+  only_copy["model.encoder.embed_tokens.weight"] = only_copy.at("model.shared.weight");
+  only_copy.erase("model.shared.weight");
+  CHECK(load_logits(only_copy, "only_copy") == expected);
+  // BartModel-style keys without the "model." prefix
+  TensorMap bare;
+  for (const auto& [key, t] : saved) bare[key.starts_with("model.") ? key.substr(6) : key] = t;
+  CHECK(load_logits(bare, "bare") == expected);
+  // no final_logits_bias: zeros, so the logits move by exactly the bias
+  TensorMap no_bias = saved;
+  no_bias.erase("final_logits_bias");
+  const std::vector<double> unbiased = load_logits(no_bias, "no_bias");
+  const std::vector<double> bias = saved.at("final_logits_bias").to_vector();
+  double worst = 0.0;
+  for (size_t i = 0; i < expected.size(); ++i)
+    worst = std::max(worst, std::fabs(unbiased[i] + bias[i % bias.size()] - expected[i]));
+  CHECK(worst < 1e-5);
+  // petl's own directory loads back
+  save_bart(*model, tmp.path() / "saved");
+  auto back = load_bart(tmp.path() / "saved");
+  back->train(false);
+  CHECK(bart_logits(*back, ref).to_vector() == expected);
+  if (const char* keep = std::getenv("PETL_KEEP_WRITTEN")) {  // for model_fixtures.py --check-dir
+    save_bart(*model, std::filesystem::path(keep) / "bart");
+    save_safetensors(std::filesystem::path(keep) / "bart_logits.safetensors",
+                     {{"input_ids", ref.tensors.at("input_ids")}, {"attention_mask", ref.tensors.at("attention_mask")},
+                      {"decoder_input_ids", ref.tensors.at("decoder_input_ids")},
+                      {"logits", from_vector(expected, ref.tensors.at("logits").shape())}});
+  }
 }

@@ -1,6 +1,8 @@
 // GPT-2: decoding with the key/value cache, dropout placement, config.json. (Parity with
 // transformers on the committed fixtures: tests/test_gpt2_parity.cpp.)
+#include <cstdlib>
 #include <functional>
+#include <iomanip>
 #include <string>
 
 #include "nn/gpt2.h"
@@ -180,8 +182,8 @@ TEST_CASE("gpt2: parameter names and count are those of transformers' GPT2LMHead
 #include "nn/gpt2_checkpoint.h"
 #include "support/hf_reference.h"
 
-TEST_CASE("gpt2 parity: logits, loss and every gradient equal transformers' on a padded batch") {
-  const std::string dir = "tests/fixtures/gpt2";
+namespace {
+void check_gpt2_parity(const std::string& dir) {
   auto model = load_gpt2(dir + "/model");
   model->train(false);
   const testing::HfReference ref = testing::load_reference(dir);
@@ -189,11 +191,25 @@ TEST_CASE("gpt2 parity: logits, loss and every gradient equal transformers' on a
   const double logits_err = testing::relative_error(logits, ref.tensors.at("logits"));
   const Tensor loss = model->loss(logits, ref.tensors.at("labels"));
   const double hf_loss = ref.json.at("loss");
-  MESSAGE("logits rel err " << logits_err << ", loss " << loss.item() << " vs " << hf_loss);
+  MESSAGE("logits: max abs diff " << testing::max_abs_diff(logits.to_vector(), ref.tensors.at("logits").to_vector())
+                                  << ", relative " << logits_err << "; loss " << std::setprecision(9) << loss.item()
+                                  << " vs " << hf_loss << " (diff " << std::fabs(loss.item() - hf_loss) << ")");
   CHECK(logits_err <= 1e-5);
   CHECK(std::fabs(loss.item() - hf_loss) <= 1e-5 * std::fabs(hf_loss));
   backward(loss);
   testing::check_gradients_against(*model, ref, 1e-4);
+}
+}  // namespace
+
+TEST_CASE("gpt2 parity: logits, loss and every gradient equal transformers' on a padded batch") {
+  check_gpt2_parity("tests/fixtures/gpt2");
+}
+
+TEST_CASE("gpt2 parity at the real GPT-2 124M shape (random weights; PETL_ORACLE_REAL_DIR)") {
+  // tools/oracle/model_fixtures.py --shape real --out DIR writes DIR/gpt2 (about 1 GB, not committed)
+  const char* dir = std::getenv("PETL_ORACLE_REAL_DIR");
+  if (!dir) PETL_SKIP("PETL_ORACLE_REAL_DIR is not set (run tools/oracle/model_fixtures.py --shape real)");
+  check_gpt2_parity(std::string(dir) + "/gpt2");
 }
 
 TEST_CASE("gpt2 parity: 10 AdamW steps give transformers' losses") {
