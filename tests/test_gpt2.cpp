@@ -368,3 +368,18 @@ TEST_CASE("gpt2 checkpoint: save and load round-trip in the transformers layout;
   save_safetensors(broken / "model.safetensors", tensors);
   CHECK(error_of([&] { load_gpt2(broken); }).find("transformer.h.1.mlp.extra") != std::string::npos);
 }
+
+TEST_CASE("gpt2 checkpoint: a sharded directory (model.safetensors.index.json) loads the same") {
+  const testing::HfReference ref = testing::load_reference(kGpt2Dir);
+  auto model = load_gpt2(kGpt2Dir + "/model");
+  model->train(false);
+  const std::vector<double> expected = fixture_logits(*model, ref);
+  testing::TempDir dir("petl-gpt2-sharded");
+  save_checkpoint(dir.path(), state_dict(*model, gpt2_key_map()), /*max_shard_bytes=*/100000);
+  std::filesystem::copy_file(kGpt2Dir + "/model/config.json", dir.path() / "config.json");
+  CHECK(std::filesystem::exists(dir.path() / "model.safetensors.index.json"));
+  CHECK(!std::filesystem::exists(dir.path() / "model.safetensors"));
+  auto loaded = load_gpt2(dir.path());
+  loaded->train(false);
+  CHECK(fixture_logits(*loaded, ref) == expected);
+}
