@@ -8,12 +8,11 @@
 namespace petl::nn {
 
 namespace {
-// Gathers rows of x along axis 0: out[i] = x[index[i]] (no gradient; decoding state only).
+// Gathers rows of x along axis 0: out[i] = x[index[i]] (decoding state; nothing here needs a gradient).
 Tensor gather_rows(const Tensor& x, const Tensor& index) {
   Shape shape = x.shape();
-  const Tensor rows = kernel::embedding(kernel::reshape(x, {shape[0], -1}), kernel::to(index, x.device()));
   shape[0] = index.numel();
-  return kernel::reshape(rows, shape);
+  return reshape(embedding(reshape(x, {x.size(0), -1}), to(index, x.device())), shape);
 }
 
 // 1 where query i may not see key j: j > i + (keys - queries), [1, 1, queries, keys].
@@ -79,11 +78,8 @@ Tensor MultiHeadAttention::explicit_attention(const Tensor& q, const Tensor& k, 
   const int64_t T = q.size(2), S = k.size(2);
   Tensor scores = matmul(q, transpose(k, -1, -2)) * scale;  // [B, H, T, S]
   Tensor hidden = causal ? causal_hidden(T, S, q.device()) : zeros({1, 1, T, S}, DType::F32, q.device());
-  if (key_mask.defined())
-    hidden = kernel::binary(BinaryOp::Add, hidden,
-                            kernel::reshape(kernel::binary(BinaryOp::Sub, scalar(1.0, DType::F32, q.device()),
-                                                           kernel::to(key_mask, DType::F32)),
-                                            {q.size(0), 1, 1, S}));
+  if (key_mask.defined())  // + 1 where the key is padding
+    hidden = hidden + (reshape(kernel::to(key_mask, DType::F32), {q.size(0), 1, 1, S}) * -1.0 + 1.0);
   scores = masked_fill(scores, hidden, double(std::numeric_limits<float>::lowest()));
   Tensor probs = dropout_gen_ ? petl::dropout(softmax(scores, -1), dropout, true, *dropout_gen_)
                               : petl::dropout(softmax(scores, -1), dropout, true);

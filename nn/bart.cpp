@@ -196,7 +196,7 @@ Tensor BartForConditionalGeneration::loss(const Tensor& logits, const Tensor& la
 
 Tensor BartForConditionalGeneration::shift_tokens_right(const Tensor& labels) const {
   const int64_t B = labels.size(0), T = labels.size(1);
-  const std::vector<double> y = kernel::to(labels, Device::cpu()).to_vector();
+  const std::vector<double> y = labels.to_vector();
   std::vector<int64_t> shifted(size_t(B * T));
   for (int64_t b = 0; b < B; ++b) {
     shifted[size_t(b * T)] = config().decoder_start_token_id;

@@ -18,7 +18,7 @@ Tensor default_positions(int64_t past_len, int64_t T, Device device) {
 Tensor positions_with_prefix(const Tensor& position_ids, int64_t added, Device device) {
   const int64_t B = position_ids.size(0);
   std::vector<int64_t> shifted;
-  const std::vector<double> given = kernel::to(position_ids, Device::cpu()).to_vector();
+  const std::vector<double> given = position_ids.to_vector();
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t p = 0; p < added; ++p) shifted.push_back(p);
     for (int64_t t = 0; t < position_ids.size(1); ++t) shifted.push_back(int64_t(given[size_t(b * position_ids.size(1) + t)]) + added);
@@ -105,8 +105,9 @@ Tensor Gpt2Model::forward(const Tensor& ids, const Tensor& mask, const Tensor& p
   Tensor positions = !position_ids.defined() ? default_positions(past, T_all, ids.device())
                      : added == 0            ? position_ids
                                              : positions_with_prefix(position_ids, added, ids.device());
-  PETL_CHECK(kernel::to(kernel::reduce(ReduceOp::Max, kernel::to(positions, DType::F64), {}, false), Device::cpu()).item() < double(config.n_positions),
-             "Gpt2Model: a position reaches ", config.n_positions, " (n_positions); the sequence is too long");
+  for (double p : positions.to_vector())
+    PETL_CHECK(p >= 0 && p < double(config.n_positions), "Gpt2Model: position ", p, " is outside [0, ",
+               config.n_positions, ") (n_positions); the sequence is too long or position_ids is wrong");
   Tensor hidden = dropout(tokens.embeds + wpe->forward(positions), config.embd_pdrop, training(), *dropout_gen_);
   for (size_t i = 0; i < h.size(); ++i) hidden = h[i]->forward(hidden, tokens.mask, caches ? &(*caches)[i] : nullptr);
   return ln_f->forward(hidden);
@@ -164,7 +165,7 @@ Tensor Gpt2LMHead::start(const Tensor& input_ids, const Tensor& attention_mask) 
   caches_.assign(size_t(config().n_layer), KeyValueCache{});
   // positions = cumsum(mask) - 1 (padding gets 1, as transformers' prepare_inputs_for_generation)
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
-  const std::vector<double> m = kernel::to(attention_mask, Device::cpu()).to_vector();
+  const std::vector<double> m = attention_mask.to_vector();
   std::vector<int64_t> positions(size_t(B * T));
   for (int64_t b = 0; b < B; ++b) {
     int64_t seen = 0;
@@ -182,7 +183,7 @@ Tensor Gpt2LMHead::next(const Tensor& tokens) {
   const int64_t B = tokens.numel();
   PETL_CHECK(B == caches_[0].k.size(0), "Gpt2LMHead::next: ", B, " tokens for ", caches_[0].k.size(0), " rows");
   // The new token's position is the number of real tokens before it: the sum of the cached mask.
-  const Tensor position = kernel::to(kernel::reduce(ReduceOp::Sum, caches_[0].mask, {1}, true), DType::I64);  // [B, 1]
+  const Tensor position = kernel::to(sum(caches_[0].mask, {1}, true), DType::I64);  // [B, 1]
   return last_logits(reshape(tokens, {B, 1}), ones({B, 1}, DType::F32, tokens.device()), position);
 }
 

@@ -175,6 +175,9 @@ TEST_CASE("gpt2: parameter names and count are those of transformers' GPT2LMHead
   for (auto& [name, t] : params)
     if (name == "transformer.h.1.attn.c_attn.weight") found = t.shape() == Shape{d, 3 * d};  // Conv1D [in, out]
   CHECK(found);
+  // a sequence longer than n_positions is an error, not a read past wpe
+  const std::string too_long = error_of([&] { model.forward(zeros({1, c.n_positions + 1}, DType::I64)); });
+  CHECK(too_long.find("n_positions") != std::string::npos);
 }
 
 // ---- parity with transformers on the committed fixtures (tools/oracle/model_fixtures.py)
