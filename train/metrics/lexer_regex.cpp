@@ -13,6 +13,14 @@ bool in_ranges(std::span<const tokenizer::unicode::CodePointRange> ranges, char3
                              [](char32_t v, const tokenizer::unicode::CodePointRange& r) { return v < r.first; });
   return it != ranges.begin() && c <= (it - 1)->last;
 }
+}  // namespace
+
+Regex::Node Regex::class_node(int cls) {
+  Node node{Node::Class, cls, {}};
+  return node;
+}
+
+namespace {
 std::string narrow(std::u32string_view s) {
   std::string out;
   for (char32_t c : s) out.push_back(c < 0x80 ? char(c) : '?');
@@ -92,13 +100,15 @@ int Regex::parse_alternation() {
     options.push_back(parse_concatenation());
   }
   if (options.size() == 1) return options[0];
-  return add_node({Node::Alt, -1, options});
+  Node alt{Node::Alt, -1, options};
+  return add_node(std::move(alt));
 }
 
 int Regex::parse_concatenation() {
   std::vector<int> parts;
   while (pos_ < pattern_.size() && pattern_[pos_] != '|' && pattern_[pos_] != ')') parts.push_back(parse_repetition());
-  return add_node({Node::Concat, -1, parts});
+  Node concat{Node::Concat, -1, parts};
+  return add_node(std::move(concat));
 }
 
 int Regex::parse_repetition() {
@@ -190,7 +200,7 @@ int Regex::parse_class() {
   }
   PETL_CHECK(pos_ < pattern_.size(), "lexer regex: unterminated class in ", narrow(pattern_));
   ++pos_;  // ']'
-  return add_node({Node::Class, add_class(std::move(cls))});
+  return add_node(class_node(add_class(std::move(cls))));
 }
 
 int Regex::parse_atom() {
@@ -208,7 +218,7 @@ int Regex::parse_atom() {
       const bool letter = pattern_[pos_ + 2] == 'l';
       (letter ? cls.letter : cls.digit) = true;
       pos_ += letter ? 10 : 9;
-      return add_node({Node::Class, add_class(std::move(cls))});
+      return add_node(class_node(add_class(std::move(cls))));
     }
     ++pos_;
     return parse_class();
@@ -217,7 +227,7 @@ int Regex::parse_atom() {
   if (c == '.') {
     ++pos_;
     cls.any_but_newline = true;
-    return add_node({Node::Class, add_class(std::move(cls))});
+    return add_node(class_node(add_class(std::move(cls))));
   }
   ++pos_;
   char32_t lit = c;
@@ -227,7 +237,7 @@ int Regex::parse_atom() {
     const char32_t other = lit ^ 0x20;
     cls.ranges.emplace_back(other, other);
   }
-  return add_node({Node::Class, add_class(std::move(cls))});
+  return add_node(class_node(add_class(std::move(cls))));
 }
 
 void Regex::compile(int index) {

@@ -54,6 +54,7 @@ class Regex {
   int parse_class();
   char32_t parse_escape();
   int add_node(Node node);
+  static Node class_node(int cls);
   int add_class(CharClass cls);
   void compile(int node);
   int emit(Inst inst);

@@ -270,16 +270,6 @@ std::u32string replace_text(const std::u32string& s, std::u32string_view from, s
   return out;
 }
 
-// delimit(): put a backslash before c unless one is already there.
-std::u32string delimit(const std::u32string& s, char32_t c) {
-  std::u32string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == c && (i == 0 || s[i - 1] != '\\')) out.push_back('\\');
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 std::u32string latex_quotes(const std::u32string& tok, bool probably_left) {
   std::u32string s = replace_text(tok, U"&apos;", U"'");
   s = replace_text(s, U"&quot;", U"\"");
@@ -349,9 +339,9 @@ std::vector<std::vector<std::string>> ptb_tokenize_lines(const std::vector<std::
     std::u32string out;
     switch (best->action) {
       case Action::Token: out = tok; break;
-      case Action::Cannot:
-        consumed -= 3;
-        out = tok.substr(0, consumed);
+      case Action::Cannot:  // "can", then "not" is lexed again
+        consumed = 3;
+        out = tok.substr(0, 3);
         break;
       case Action::Dash: out = U"--"; break;
       case Action::Amp: out = replace_text(replace_text(tok, U"&amp;", U"&"), U"&AMP;", U"&"); break;
