@@ -248,7 +248,7 @@ def main():
     ap.add_argument("--multi-bleu", required=True, help="path of Moses multi-bleu.perl")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "metrics"))
     ap.add_argument("--inputs", type=int, default=30, help="inputs per made-up fixture")
-    ap.add_argument("--only", default="e2e,webnlg,dart,xsum", help="comma-separated tasks to regenerate")
+    ap.add_argument("--only", default="e2e,webnlg,dart,xsum,ptb,porter", help="comma-separated tasks to regenerate")
     args = ap.parse_args()
     only = set(args.only.split(","))
     os.makedirs(args.out, exist_ok=True)
@@ -264,6 +264,10 @@ def main():
         write_dart(args, header, n)
     if "xsum" in only:
         write_xsum(args, header)
+    if "ptb" in only:
+        write_ptb(args, header)
+    if "porter" in only:
+        write_porter(args, header)
 
 
 def write_e2e(args, header, n):
@@ -314,6 +318,78 @@ def write_dart(args, header, n):
                           "METEOR": meteor_dart(d_refs, case["outputs"])}
     write_json(os.path.join(args.out, "dart_made_up.json"), dict(header, task="dart", references=d_refs, cases=cases))
 
+
+
+def all_texts(data):
+    """Every reference and output text of the shared evaluation data, in a fixed order."""
+    texts = []
+    for f in ("devset.csv", "trainset.csv"):
+        texts += [r for refs in read_e2e(os.path.join(data, "e2e", f))[1] for r in refs]
+    with open(os.path.join(data, "e2e", "metrics", "dev_baseline_output.txt"), encoding="utf-8") as fh:
+        texts += [line.strip() for line in fh]
+    texts += [r for refs in read_dart(os.path.join(data, "dart", "dart-v1.1.1-full-dev.json")) for r in refs]
+    for split in ("dev", "train"):
+        texts += [r for e in read_webnlg(os.path.join(data, "webnlg", split)) for r in e["refs"]]
+    with open(os.path.join(data, "xsum", "train_700_from_test_split.jsonl"), encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            texts += [item["summary"], item["document"]]
+    return texts
+
+
+def write_ptb(args, header):
+    """The CoreNLP 3.4.1 PTBTokenizer (pycocoevalcap's jar, -preserveLines -lowerCase) on a sample
+    of lines: every line whose tokenization needs more than splitting at spaces and punctuation
+    marks is likelier to be picked (quotes, brackets, abbreviations, digits, non-ASCII)."""
+    import pycocoevalcap.tokenizer.ptbtokenizer as ptb
+    jar_dir = os.path.dirname(ptb.__file__)
+    # Line breaks of any kind inside a text would split it in the jar's -preserveLines mode.
+    lines = list(dict.fromkeys(re.sub(r"[\n\r\v\f\x85\u2028\u2029]", " ", t)
+                               for t in all_texts(args.data) if len(t) < 400))
+    rnd = random.Random(5)
+    tricky = [l for l in lines if re.search(r"[^A-Za-z ,.]|\.[A-Za-z]|[A-Z]\.", l)]
+    tricky_set = set(tricky)
+    plain = [l for l in lines if l not in tricky_set]
+    sample = rnd.sample(tricky, 220) + rnd.sample(plain, 30)
+    with tempfile.NamedTemporaryFile("w", delete=False, dir=jar_dir, encoding="utf-8") as fh:
+        fh.write("\n".join(sample))
+        name = fh.name
+    try:
+        out = subprocess.check_output(["java", "-cp", "stanford-corenlp-3.4.1.jar", "edu.stanford.nlp.process.PTBTokenizer",
+                                       "-preserveLines", "-lowerCase", os.path.basename(name)], cwd=jar_dir,
+                                      stderr=subprocess.DEVNULL).decode("utf-8")
+    finally:
+        os.remove(name)
+    tokens = out.split("\n")[:len(sample)]
+    write_json(os.path.join(args.out, "ptb_tokenizer.json"),
+               dict(header, tool="stanford-corenlp-3.4.1.jar PTBTokenizer -preserveLines -lowerCase (one run)",
+                    lines=sample, tokens=tokens))
+
+
+def write_porter(args, header):
+    """nltk's PorterStemmer() (rouge-score's) on words of the shared data: a sample is committed;
+    every distinct word is checked here and the count printed."""
+    from nltk.stem import porter
+    from rouge_score import tokenize
+    stemmer = porter.PorterStemmer()
+    words = set()
+    for t in all_texts(args.data):
+        words.update(w for w in tokenize.tokenize(t, None) if len(w) > 3)
+    words = sorted(words)
+    stems = {w: stemmer.stem(w) for w in words}
+    print("porter: %d distinct words of length > 3 in the shared data" % len(words), file=sys.stderr)
+    with open(os.path.join(tempfile.gettempdir(), "petl_porter_all.tsv"), "w", encoding="utf-8") as fh:
+        for w in words:
+            fh.write("%s\t%s\n" % (w, stems[w]))
+    rnd = random.Random(3)
+    changed = [w for w in words if stems[w] != w]
+    sample = sorted(set(rnd.sample(changed, 1500) + rnd.sample(words, 300) +
+                        ["skies", "dying", "lying", "tying", "news", "innings", "outings", "cannings", "howe",
+                         "proceed", "exceed", "succeed", "flies", "died", "generalization", "happily", "logically",
+                         "hopefully", "analogies", "feeling", "agreed", "conditional", "rational"]))
+    write_json(os.path.join(args.out, "porter_stemmer.json"),
+               dict(header, tool="nltk %s PorterStemmer() (mode NLTK_EXTENSIONS)" % __import__("nltk").__version__,
+                    words=sample, stems=[stemmer.stem(w) for w in sample]))
 
 
 def write_xsum(args, header):

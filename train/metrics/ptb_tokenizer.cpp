@@ -66,7 +66,8 @@ const std::map<std::string, std::string>& macros() {
       {"ABCOMP2", R"re(Invt|Elec|Natl|M[ft]g)re"},
       {"ABNUM", R"re(Prop|Ph|tel|est|ext|sq|ft)re"},  // "No." only before a number, see the rules
       {"ABBREV1", R"re(({ABMONTH}|{ABDAYS}|{ABSTATE}|{ABCOMP}|{ABNUM}|{ABPTIT}|etc|al|seq)\.)re"},
-      {"ABBREV4", R"re([A-Za-z]|{ABTITLE}|vs|Alex|Wm|Jos|Cie|a\.k\.a|cf|TREAS|{ACRO}|{ABCOMP2})re"},
+      // "Adv" is not in the transcribed source; the 3.4.1 jar keeps "Adv." whole in every context seen.
+      {"ABBREV4", R"re([A-Za-z]|{ABTITLE}|vs|Alex|Wm|Jos|Cie|a\.k\.a|cf|TREAS|Adv|{ACRO}|{ABCOMP2})re"},
       {"ABBREV2", R"re({ABBREV4}\.)re"},
       {"ACRONYM", R"re(({ACRO})\.)re"},
       {"PHONE", R"re((\([0-9]{3}\)[ \u00A0]?|[0-9]{3}[\- \u00A0.])[0-9]{3}[\- \u00A0.][0-9]{4})re"},
@@ -104,7 +105,9 @@ std::string expand(const std::string& pattern) {
     if (pattern[i] == '{' && i + 1 < pattern.size() && std::isupper(static_cast<unsigned char>(pattern[i + 1]))) {
       const std::size_t close = pattern.find('}', i);
       const std::string name = pattern.substr(i + 1, close - i - 1);
-      out += "(" + expand(macros().at(name)) + ")";
+      out.push_back('(');
+      out += expand(macros().at(name));
+      out.push_back(')');
       i = close;
       continue;
     }
