@@ -1,0 +1,117 @@
+#include "train/data/references.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "tensor/error.h"
+#include "train/data/dart.h"
+#include "train/data/e2e.h"
+#include "train/data/webnlg.h"
+#include "train/data/xsum.h"
+
+namespace petl::data {
+
+Task parse_task(std::string_view name) {
+  if (name == "e2e") return Task::e2e;
+  if (name == "webnlg") return Task::webnlg;
+  if (name == "dart") return Task::dart;
+  if (name == "xsum") return Task::xsum;
+  throw Error(detail::concat("unknown task '", name, "': expected e2e, webnlg, dart or xsum"));
+}
+
+const char* task_name(Task task) {
+  switch (task) {
+    case Task::e2e: return "e2e";
+    case Task::webnlg: return "webnlg";
+    case Task::dart: return "dart";
+    case Task::xsum: return "xsum";
+  }
+  return "?";
+}
+
+size_t ReferenceSet::max_refs() const {
+  size_t most = 0;
+  for (const auto& group : refs) most = std::max(most, group.size());
+  return most;
+}
+
+namespace {
+
+void add_input(ReferenceSet& set, std::string input, std::vector<std::string> refs, std::string id) {
+  set.inputs.push_back(std::move(input));
+  set.refs.push_back(std::move(refs));
+  set.ids.push_back(std::move(id));
+}
+
+// e2e-metrics measure_scores.py: references grouped by MR, MRs in order of first appearance.
+void load_e2e(ReferenceSet& set, const std::string& path) {
+  std::unordered_map<std::string, size_t> index_of_mr;
+  for_each_e2e_row(path, [&](const E2eRow& row) {
+    const auto [it, is_new] = index_of_mr.emplace(row.mr, set.inputs.size());
+    if (is_new) add_input(set, row.mr, {}, "");
+    set.refs[it->second].push_back(row.ref);
+  });
+}
+
+void load_webnlg(ReferenceSet& set, const std::string& path, const ReferenceOptions& options) {
+  for (const WebNlgEntry& entry : read_webnlg(path)) {
+    std::vector<std::string> refs;
+    for (const WebNlgLexicalisation& lex : entry.lexicalisations)
+      if (!options.webnlg_good_only || lex.comment == "good") refs.push_back(lex.text);
+    PETL_CHECK(!refs.empty(), entry.file, ":", entry.line, ": entry ", entry.eid, " has no ",
+               options.webnlg_good_only ? "comment=\"good\" " : "", "<lex> to score against");
+    add_input(set, linearize_webnlg_lora(entry), std::move(refs),
+              entry.category + "/" + entry.size + "/" + entry.eid);
+    set.categories.push_back(entry.category);
+    set.seen.push_back(webnlg_is_seen_category(entry.category));
+  }
+}
+
+void load_dart(ReferenceSet& set, const std::string& path) {
+  const std::vector<DartEntry> entries = read_dart(path);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::vector<std::string> refs;
+    for (const DartAnnotation& annotation : entries[i].annotations) refs.push_back(annotation.text);
+    PETL_CHECK(!refs.empty(), path, ": [", i, "].annotations: empty, no reference to score against");
+    add_input(set, linearize_dart(entries[i]), std::move(refs), "");
+  }
+}
+
+void load_xsum(ReferenceSet& set, const std::string& path) {
+  for_each_xsum_jsonl(path, [&](const XsumExample& example) {
+    add_input(set, example.document, {example.summary}, example.id);
+  });
+}
+
+}  // namespace
+
+ReferenceSet load_references(Task task, const std::string& path, const ReferenceOptions& options) {
+  ReferenceSet set;
+  set.task = task;
+  set.source = path;
+  switch (task) {
+    case Task::e2e: load_e2e(set, path); break;
+    case Task::webnlg: load_webnlg(set, path, options); break;
+    case Task::dart: load_dart(set, path); break;
+    case Task::xsum: load_xsum(set, path); break;
+  }
+  PETL_CHECK(!set.inputs.empty(), path, ": no ", task_name(task), " inputs in this file");
+  return set;
+}
+
+ReferenceSet select_seen(const ReferenceSet& all, bool seen) {
+  PETL_CHECK(all.seen.size() == all.inputs.size(), all.source,
+             ": seen/unseen split needs WebNLG references (categories known per input)");
+  ReferenceSet subset;
+  subset.task = all.task;
+  subset.source = all.source;
+  for (size_t i = 0; i < all.inputs.size(); ++i) {
+    if (all.seen[i] != seen) continue;
+    add_input(subset, all.inputs[i], all.refs[i], all.ids[i]);
+    subset.categories.push_back(all.categories[i]);
+    subset.seen.push_back(all.seen[i]);
+  }
+  return subset;
+}
+
+}  // namespace petl::data
