@@ -122,7 +122,7 @@ struct Meteor::Impl {
   SynonymDictionary synonyms;
   fs::path paraphrase_path;
   ParaphraseTable paraphrases;
-  std::unordered_set<std::string> paraphrase_vocabulary;  // words the loaded table was filtered by
+  WordSet paraphrase_vocabulary;  // words the loaded table was filtered by
   bool paraphrases_loaded = false;
   std::unordered_map<std::u32string, WordKeys> keys;       // per distinct word
   std::unordered_map<std::string, std::vector<std::u32string>> normalized;  // per distinct text
@@ -151,7 +151,7 @@ struct Meteor::Impl {
   // word keys cached so far stay valid only if the table is unchanged, so they are dropped).
   void prepare_paraphrases(const std::vector<const std::string*>& texts) {
     if (!modules.paraphrase) return;
-    std::unordered_set<std::string> needed;
+    WordSet needed;
     for (const auto* t : texts)
       for (const auto& w : words_of(*t)) {
         std::string u = to_utf8(w);
