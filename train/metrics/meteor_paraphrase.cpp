@@ -85,9 +85,9 @@ int32_t ParaphraseTable::id(const std::string& word) const {
   return it == vocab_.end() ? -1 : it->second;
 }
 
-std::vector<std::pair<int32_t, int32_t>> ParaphraseTable::paths(const std::vector<int32_t>& words,
-                                                               size_t start) const {
-  std::vector<std::pair<int32_t, int32_t>> out;
+void ParaphraseTable::paths(const std::vector<int32_t>& words, size_t start,
+                            std::vector<std::pair<int32_t, int32_t>>& out) const {
+  out.clear();
   int32_t node = 0;
   for (size_t i = start; i < words.size(); ++i) {
     const auto next = nodes_[node].next.find(words[i]);
@@ -95,7 +95,6 @@ std::vector<std::pair<int32_t, int32_t>> ParaphraseTable::paths(const std::vecto
     node = next->second;
     for (int32_t e : nodes_[node].emit) out.emplace_back(static_cast<int32_t>(i - start + 1), e);
   }
-  return out;
 }
 
 }  // namespace petl::metrics::meteor

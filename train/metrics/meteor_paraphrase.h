@@ -34,9 +34,10 @@ class ParaphraseTable {
   // The table's id of a word, or -1 when the word is in none of the kept entries.
   int32_t id(const std::string& word) const;
 
-  // For the phrase starting at words[start]: every (length, paraphrase index) pair, shortest
-  // phrases first and file order within a length (ParaphraseTransducer.State.getPaths).
-  std::vector<std::pair<int32_t, int32_t>> paths(const std::vector<int32_t>& words, size_t start) const;
+  // For the phrase starting at words[start]: every (length, paraphrase index) pair into `out`,
+  // shortest phrases first and file order within a length (ParaphraseTransducer.State.getPaths).
+  void paths(const std::vector<int32_t>& words, size_t start,
+             std::vector<std::pair<int32_t, int32_t>>& out) const;
 
   const std::vector<int32_t>& paraphrase(int32_t index) const { return paraphrases_[index]; }
   size_t size() const { return paraphrases_.size(); }
