@@ -237,10 +237,11 @@ TEST_CASE("meteor: bad input and missing data are clear errors") {
   CHECK_THROWS_AS(meteor.corpus_score({"bad \xff utf8"}, {{"ref"}}), petl::Error);
   CHECK_THROWS_AS(meteor.corpus_score({"two\nlines"}, {{"ref"}}), petl::Error);
   try {
-    meteor.corpus_score({"bad \xc3"}, {{"ref"}});
+    meteor.corpus_score({"fine", "bad \xc3"}, {{"ref"}, {"ref"}});
     FAIL("no error for truncated UTF-8");
   } catch (const petl::Error& e) {
     CHECK(std::string(e.what()).find("UTF-8") != std::string::npos);
+    CHECK(std::string(e.what()).find("segment 2") != std::string::npos);
   }
 }
 

@@ -309,7 +309,13 @@ double Meteor::corpus_score(const std::vector<std::string>& hyps,
   std::vector<const std::string*> texts;
   for (size_t i = 0; i < hyps.size(); ++i) {
     PETL_CHECK(!refs_per_hyp[i].empty(), "METEOR: hypothesis ", i + 1, " has no reference");
-    lines.push_back(impl_->score_line_parts(hyps[i], refs_per_hyp[i]));
+    try {
+      lines.push_back(impl_->score_line_parts(hyps[i], refs_per_hyp[i]));
+      impl_->words_of(lines.back().first);
+      for (const auto& r : lines.back().second) impl_->words_of(r);
+    } catch (const Error& e) {
+      throw Error(detail::concat("METEOR: segment ", i + 1, " (hypothesis or one of its references): ", e.what()));
+    }
   }
   for (const auto& [h, rs] : lines) {
     texts.push_back(&h);
