@@ -313,7 +313,7 @@ STEM_CASES = ("caresses ponies ties caress cats feed agreed disabled matting mat
               "restaurant restaurants riverside centre city family-friendly friendly cheap cheaply "
               "priced pricing rating rated customer customers serves serving served located "
               "coffee shop shops eatery pub pubs near nearby children kids area £20-25 1,000.5 "
-              "café naïve façade straße москва 東京 ❤️").split()
+              "café naïve façade straße москва 東京 ❤️ 😀ies 😀s x😀ying 😀😀ed 𝔘nited").split()
 
 
 def main():
