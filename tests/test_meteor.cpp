@@ -245,6 +245,40 @@ TEST_CASE("meteor: bad input and missing data are clear errors") {
   }
 }
 
+TEST_CASE("meteor: a corrupt jar or paraphrase table is an error naming the file") {
+  const fs::path dir = fs::temp_directory_path() / "petl_meteor_corrupt_data";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "data");
+  {
+    std::ofstream(dir / "meteor-1.5.jar") << "not a zip archive";
+  }
+  try {
+    Meteor meteor(dir);
+    FAIL("no error for a corrupt jar");
+  } catch (const petl::Error& e) {
+    CHECK(std::string(e.what()).find("meteor-1.5.jar") != std::string::npos);
+  }
+  // extracted resources from the fixture subset, then a paraphrase table that is not gzip data
+  fs::remove(dir / "meteor-1.5.jar");
+  for (const char* sub : {"function", "nonbreaking", "synonym"})
+    fs::copy(kFixtures / "data" / sub, dir / sub, fs::copy_options::recursive);
+  {
+    // a gzip header (magic, deflate, no flags, mtime, xfl, os) followed by bytes that are no
+    // deflate stream
+    const char bytes[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff garbage";
+    std::ofstream out(dir / "data" / "paraphrase-en.gz", std::ios::binary);
+    out.write(bytes, sizeof bytes - 1);
+  }
+  Meteor meteor(dir);
+  try {
+    meteor.corpus_score({"a cheap restaurant"}, {{"an inexpensive restaurant"}});
+    FAIL("no error for a corrupt paraphrase table");
+  } catch (const petl::Error& e) {
+    CHECK(std::string(e.what()).find("paraphrase-en.gz") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
 TEST_CASE("meteor: without synonyms and paraphrases the label says it is not METEOR 1.5") {
   Meteor reduced(kFixtures / "data", {.stem = true, .synonym = false, .paraphrase = false});
   Meteor full(kFixtures / "data");
