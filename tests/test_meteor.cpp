@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -75,6 +77,18 @@ std::vector<double> parse_numbers(const std::string& line) {
   return v;
 }
 
+// Distance in units in the last place. The jar computes frag^beta with Java's Math.pow, which
+// HotSpot replaces by an x86 intrinsic that is not always correctly rounded (for frag =
+// 0.2553191489361702 it returns 0.7610561111586592 where StrictMath.pow and glibc give ...591), so a
+// segment score may sit one ulp from ours; the statistics it comes from are compared exactly.
+int64_t ulps_apart(double a, double b) {
+  int64_t ia, ib;
+  std::memcpy(&ia, &a, sizeof a);
+  std::memcpy(&ib, &b, sizeof b);
+  return std::llabs(ia - ib);
+}
+constexpr int64_t kPowUlps = 2;
+
 std::string four_places(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4f", x);
@@ -83,6 +97,17 @@ std::string four_places(double x) {
 
 // Scores every fixture with `meteor` and checks it against the jar, printing agreement counts.
 void check_fixtures(Meteor& meteor, const std::string& label) {
+  {
+    // one pass over all texts first, so the paraphrase table is read once (filtered to all words)
+    std::vector<std::string> hyps;
+    std::vector<std::vector<std::string>> refs;
+    for (const auto& name : kFixtureNames) {
+      const auto fx = load_fixture(name);
+      for (const auto& h : fx.at("hyps")) hyps.push_back(h.get<std::string>());
+      for (const auto& r : fx.at("refs")) refs.push_back(r.get<std::vector<std::string>>());
+    }
+    meteor.corpus_score(hyps, refs);
+  }
   for (const auto& name : kFixtureNames) {
     CAPTURE(name);
     CAPTURE(label);
@@ -104,10 +129,10 @@ void check_fixtures(Meteor& meteor, const std::string& label) {
       const auto stats = stats_numbers(meteor.segment_stats(hyps[i], refs[i]));
       const bool same = stats == parse_numbers(want_stats[i]);
       stats_equal += same;
-      if (!same || segments[i] != want_segments[i]) {
+      if (!same || ulps_apart(segments[i], want_segments[i]) > kPowUlps) {
         INFO("segment ", i + 1, ": hyp '", hyps[i], "' ours ", segments[i], " jar ", want_segments[i],
              " jar stats '", want_stats[i], "'");
-        CHECK(segments[i] == want_segments[i]);
+        CHECK(ulps_apart(segments[i], want_segments[i]) <= kPowUlps);
         CHECK(same);
       }
     }
@@ -116,7 +141,8 @@ void check_fixtures(Meteor& meteor, const std::string& label) {
                 label.c_str(), name.c_str(), got, want, four_places(got).c_str(),
                 four_places(want).c_str(), exact, segments.size(), stats_equal, segments.size(), max_diff);
     CHECK(four_places(got) == four_places(want));
-    CHECK(got == want);
+    CHECK(ulps_apart(got, want) <= kPowUlps);
+    CHECK(stats_equal == segments.size());
   }
 }
 
@@ -153,8 +179,15 @@ TEST_CASE("meteor: normalizer equals the jar's Normalizer on tricky lines") {
     if (line.empty() || line[0] == '#') continue;
     const size_t tab = line.rfind('\t');
     REQUIRE(tab != std::string::npos);
-    std::string raw = line.substr(0, tab);
-    for (size_t at; (at = raw.find("\\t")) != std::string::npos;) raw.replace(at, 2, "\t");
+    std::string raw;  // the oracle wrote tabs as "\t"
+    for (size_t i = 0; i < tab; ++i) {
+      if (line[i] == '\\' && i + 1 < tab && line[i + 1] == 't') {
+        raw += '\t';
+        ++i;
+      } else {
+        raw += line[i];
+      }
+    }
     const std::string want = line.substr(tab + 1);
     const std::string got = m::to_utf8(m::java_lower(normalizer.normalize(m::to_u32(raw, "fixture"))));
     ++cases;
@@ -204,11 +237,46 @@ TEST_CASE("meteor: bad input and missing data are clear errors") {
   CHECK_THROWS_AS(meteor.corpus_score({"bad \xff utf8"}, {{"ref"}}), petl::Error);
   CHECK_THROWS_AS(meteor.corpus_score({"two\nlines"}, {{"ref"}}), petl::Error);
   try {
-    meteor.corpus_score({"bad \xc3"}, {{"ref"}});
+    meteor.corpus_score({"fine", "bad \xc3"}, {{"ref"}, {"ref"}});
     FAIL("no error for truncated UTF-8");
   } catch (const petl::Error& e) {
     CHECK(std::string(e.what()).find("UTF-8") != std::string::npos);
+    CHECK(std::string(e.what()).find("segment 2") != std::string::npos);
   }
+}
+
+TEST_CASE("meteor: a corrupt jar or paraphrase table is an error naming the file") {
+  const fs::path dir = fs::temp_directory_path() / "petl_meteor_corrupt_data";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "data");
+  {
+    std::ofstream(dir / "meteor-1.5.jar") << "not a zip archive";
+  }
+  try {
+    Meteor meteor(dir);
+    FAIL("no error for a corrupt jar");
+  } catch (const petl::Error& e) {
+    CHECK(std::string(e.what()).find("meteor-1.5.jar") != std::string::npos);
+  }
+  // extracted resources from the fixture subset, then a paraphrase table that is not gzip data
+  fs::remove(dir / "meteor-1.5.jar");
+  for (const char* sub : {"function", "nonbreaking", "synonym"})
+    fs::copy(kFixtures / "data" / sub, dir / sub, fs::copy_options::recursive);
+  {
+    // a gzip header (magic, deflate, no flags, mtime, xfl, os) followed by bytes that are no
+    // deflate stream
+    const char bytes[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff garbage";
+    std::ofstream out(dir / "data" / "paraphrase-en.gz", std::ios::binary);
+    out.write(bytes, sizeof bytes - 1);
+  }
+  Meteor meteor(dir);
+  try {
+    meteor.corpus_score({"a cheap restaurant"}, {{"an inexpensive restaurant"}});
+    FAIL("no error for a corrupt paraphrase table");
+  } catch (const petl::Error& e) {
+    CHECK(std::string(e.what()).find("paraphrase-en.gz") != std::string::npos);
+  }
+  fs::remove_all(dir);
 }
 
 TEST_CASE("meteor: without synonyms and paraphrases the label says it is not METEOR 1.5") {

@@ -5,6 +5,9 @@ the E2E challenge scorer) runs it, and writes the committed fixtures of tests/fi
     /work/oracle-venv/bin/python tools/oracle/meteor_oracle.py --data /path/to/shared/data \
         --out tests/fixtures/meteor
 
+Needs `java` on PATH (Debian: default-jre-headless; the jar and the PTB tokenizer are Java) and
+pycocoevalcap 1.2 in the venv (tools/oracle/requirements.txt).
+
 What it writes:
   <name>.json[.gz]   texts as the jar receives them (hyps, refs per hyp), the jar's segment
                      statistics (SCORE lines), segment scores and corpus score (EVAL lines);
@@ -310,7 +313,7 @@ STEM_CASES = ("caresses ponies ties caress cats feed agreed disabled matting mat
               "restaurant restaurants riverside centre city family-friendly friendly cheap cheaply "
               "priced pricing rating rated customer customers serves serving served located "
               "coffee shop shops eatery pub pubs near nearby children kids area £20-25 1,000.5 "
-              "café naïve façade straße москва 東京 ❤️").split()
+              "café naïve façade straße москва 東京 ❤️ 😀ies 😀s x😀ying 😀😀ed 𝔘nited").split()
 
 
 def main():

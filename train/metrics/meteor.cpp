@@ -122,7 +122,7 @@ struct Meteor::Impl {
   SynonymDictionary synonyms;
   fs::path paraphrase_path;
   ParaphraseTable paraphrases;
-  std::unordered_set<std::string> paraphrase_vocabulary;  // words the loaded table was filtered by
+  WordSet paraphrase_vocabulary;  // words the loaded table was filtered by
   bool paraphrases_loaded = false;
   std::unordered_map<std::u32string, WordKeys> keys;       // per distinct word
   std::unordered_map<std::string, std::vector<std::u32string>> normalized;  // per distinct text
@@ -151,7 +151,7 @@ struct Meteor::Impl {
   // word keys cached so far stay valid only if the table is unchanged, so they are dropped).
   void prepare_paraphrases(const std::vector<const std::string*>& texts) {
     if (!modules.paraphrase) return;
-    std::unordered_set<std::string> needed;
+    WordSet needed;
     for (const auto* t : texts)
       for (const auto& w : words_of(*t)) {
         std::string u = to_utf8(w);
@@ -309,7 +309,13 @@ double Meteor::corpus_score(const std::vector<std::string>& hyps,
   std::vector<const std::string*> texts;
   for (size_t i = 0; i < hyps.size(); ++i) {
     PETL_CHECK(!refs_per_hyp[i].empty(), "METEOR: hypothesis ", i + 1, " has no reference");
-    lines.push_back(impl_->score_line_parts(hyps[i], refs_per_hyp[i]));
+    try {
+      lines.push_back(impl_->score_line_parts(hyps[i], refs_per_hyp[i]));
+      impl_->words_of(lines.back().first);
+      for (const auto& r : lines.back().second) impl_->words_of(r);
+    } catch (const Error& e) {
+      throw Error(detail::concat("METEOR: segment ", i + 1, " (hypothesis or one of its references): ", e.what()));
+    }
   }
   for (const auto& [h, rs] : lines) {
     texts.push_back(&h);

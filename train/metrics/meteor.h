@@ -46,6 +46,8 @@ struct MeteorModules {
   bool paraphrase = true;
 };
 
+// Not thread-safe: an instance caches per-word data and the filtered paraphrase table; use one
+// instance per thread.
 class Meteor {
  public:
   // data_dir holds meteor-1.5.jar (or its extracted function/, nonbreaking/, synonym/ folders) and
@@ -63,7 +65,9 @@ class Meteor {
                       const std::vector<std::vector<std::string>>& refs_per_hyp,
                       std::vector<double>* segment_scores = nullptr);
 
-  // One segment's statistics against its best reference (the jar's `SCORE` line).
+  // One segment's statistics against its best reference (the jar's `SCORE` line). Words not seen
+  // by earlier calls make the paraphrase table be read again (seconds): score whole corpora with
+  // corpus_score, which reads it once.
   MeteorStats segment_stats(const std::string& hyp, const std::vector<std::string>& refs);
 
   // The score the statistics give (MeteorScorer.computeMetrics), for one segment or a sum.

@@ -111,18 +111,23 @@ void paraphrase_matches(Stage& s, const std::vector<const WordKeys*>& t, const s
       if (at + k == line.size() || line[at + k] != words[k]) return false;
     return true;
   };
-  for (size_t j = 0; j < line2.size(); ++j)
-    for (const auto& [len, index] : table.paths(line2, j)) {
+  std::vector<std::pair<int32_t, int32_t>> found;
+  for (size_t j = 0; j < line2.size(); ++j) {
+    table.paths(line2, j, found);
+    for (const auto& [len, index] : found) {
       const auto& words = table.paraphrase(index);
       for (size_t i = 0; i < line1.size(); ++i)
         if (occurs_at(line1, i, words)) s.add({int(j), len, int(i), int(words.size()), module});
     }
-  for (size_t i = 0; i < line1.size(); ++i)
-    for (const auto& [len, index] : table.paths(line1, i)) {
+  }
+  for (size_t i = 0; i < line1.size(); ++i) {
+    table.paths(line1, i, found);
+    for (const auto& [len, index] : found) {
       const auto& words = table.paraphrase(index);
       for (size_t j = 0; j < line2.size(); ++j)
         if (occurs_at(line2, j, words)) s.add({int(j), int(words.size()), int(i), len, module});
     }
+  }
 }
 
 // Aligner.resolve: the beam search, one reference position per round.

@@ -70,14 +70,6 @@ std::string read_binary_file(const std::filesystem::path& path) {
   return bytes;
 }
 
-bool zip_has_member(const std::filesystem::path& zip, std::string_view name) {
-  try {
-    return find_entry(read_binary_file(zip), zip.string(), name).found;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 std::string read_zip_member(const std::filesystem::path& zip_path, std::string_view name) {
   const std::string where = zip_path.string();
   const std::string zip = read_binary_file(zip_path);
@@ -126,7 +118,14 @@ void for_each_gzip_line(const std::filesystem::path& path,
       const char* msg = gzerror(f, &err);
       throw Error(detail::concat(where, ": corrupt gzip data after line ", line_number, " (", msg, ")"));
     }
-    if (n == 0) break;
+    if (n == 0) {
+      int err = Z_OK;
+      const char* msg = gzerror(f, &err);
+      PETL_CHECK(err == Z_OK || err == Z_STREAM_END, where, ": corrupt gzip data after line ",
+                 line_number, " (", msg, ")");
+      break;
+    }
+    PETL_CHECK(!gzdirect(f), where, ": not gzip data (expected a .gz file, as pycocoevalcap ships it)");
     size_t start = 0;
     const char* chunk = block.data();
     for (int i = 0; i < n; ++i) {

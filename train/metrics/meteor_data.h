@@ -13,9 +13,6 @@ namespace petl::metrics::meteor {
 // member when the archive is unreadable or malformed or the member is missing.
 std::string read_zip_member(const std::filesystem::path& zip, std::string_view name);
 
-// Whether the archive has a member called `name` (false when the archive cannot be read).
-bool zip_has_member(const std::filesystem::path& zip, std::string_view name);
-
 // The whole file (plain bytes). petl::Error naming the path when it cannot be read.
 std::string read_binary_file(const std::filesystem::path& path);
 

@@ -9,9 +9,11 @@ namespace petl::metrics::meteor {
 namespace {
 
 // StringTokenizer's default delimiters; all ASCII, so UTF-8 bytes split the same way.
+bool is_delimiter(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
 std::vector<std::string_view> split_words(std::string_view line) {
   std::vector<std::string_view> words;
-  auto delim = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
+  auto delim = is_delimiter;
   size_t i = 0;
   while (i < line.size()) {
     while (i < line.size() && delim(line[i])) ++i;
@@ -30,24 +32,24 @@ int32_t ParaphraseTable::map(const std::string& word) {
   return it->second;
 }
 
-ParaphraseTable::ParaphraseTable(const std::filesystem::path& path,
-                                 const std::unordered_set<std::string>& vocabulary) {
+ParaphraseTable::ParaphraseTable(const std::filesystem::path& path, const WordSet& vocabulary) {
   std::string phrase;  // the group's first phrase, kept until its paraphrase line arrives
   bool phrase_kept = false;
   int64_t last_line = 0;
-  std::string key;
   for_each_gzip_line(path, [&](std::string_view line, int64_t number) {
     last_line = number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const int64_t role = (number - 1) % 3;  // 0 probability, 1 phrase, 2 paraphrase
     if (role == 0) return;
+    // every word known? (stops at the first unknown one, which is usually the first word)
     bool all_known = true;
-    for (auto w : split_words(line)) {
-      key.assign(w);
-      if (!vocabulary.count(key)) {
-        all_known = false;
-        break;
-      }
+    size_t i = 0;
+    while (all_known && i < line.size()) {
+      while (i < line.size() && is_delimiter(line[i])) ++i;
+      size_t j = i;
+      while (j < line.size() && !is_delimiter(line[j])) ++j;
+      if (j > i && vocabulary.find(line.substr(i, j - i)) == vocabulary.end()) all_known = false;
+      i = j;
     }
     if (role == 1) {
       phrase_kept = all_known;
@@ -83,9 +85,9 @@ int32_t ParaphraseTable::id(const std::string& word) const {
   return it == vocab_.end() ? -1 : it->second;
 }
 
-std::vector<std::pair<int32_t, int32_t>> ParaphraseTable::paths(const std::vector<int32_t>& words,
-                                                               size_t start) const {
-  std::vector<std::pair<int32_t, int32_t>> out;
+void ParaphraseTable::paths(const std::vector<int32_t>& words, size_t start,
+                            std::vector<std::pair<int32_t, int32_t>>& out) const {
+  out.clear();
   int32_t node = 0;
   for (size_t i = start; i < words.size(); ++i) {
     const auto next = nodes_[node].next.find(words[i]);
@@ -93,7 +95,6 @@ std::vector<std::pair<int32_t, int32_t>> ParaphraseTable::paths(const std::vecto
     node = next->second;
     for (int32_t e : nodes_[node].emit) out.emplace_back(static_cast<int32_t>(i - start + 1), e);
   }
-  return out;
 }
 
 }  // namespace petl::metrics::meteor

@@ -204,8 +204,48 @@ bool invariant_after_1a(const Word& w) {
 
 }  // namespace
 
+namespace {
+
+// Java strings are UTF-16: a code point above U+FFFF is two chars to the stemmer (both non-vowels,
+// but they count in lengths and hops), so the steps below run on UTF-16 units kept in char32_t.
+Word to_utf16_units(std::u32string_view text) {
+  Word units;
+  for (char32_t c : text) {
+    if (c >= 0x10000) {
+      units += static_cast<char32_t>(0xD800 + ((c - 0x10000) >> 10));
+      units += static_cast<char32_t>(0xDC00 + ((c - 0x10000) & 0x3FF));
+    } else {
+      units += c;
+    }
+  }
+  return units;
+}
+
+Word from_utf16_units(const Word& units) {
+  Word text;
+  for (size_t i = 0; i < units.size(); ++i) {
+    const char32_t c = units[i];
+    if (c >= 0xD800 && c < 0xDC00 && i + 1 < units.size() && units[i + 1] >= 0xDC00 && units[i + 1] < 0xE000) {
+      text += static_cast<char32_t>(0x10000 + ((c - 0xD800) << 10) + (units[i + 1] - 0xDC00));
+      ++i;
+    } else {
+      text += c;
+    }
+  }
+  return text;
+}
+
+Word stem_units(Word w);
+
+}  // namespace
+
 std::u32string snowball_english_stem(std::u32string_view input) {
-  Word w(input);
+  return from_utf16_units(stem_units(to_utf16_units(input)));
+}
+
+namespace {
+
+Word stem_units(Word w) {
   if (const auto stem = exceptional_stem(w); !stem.empty()) return Word(stem);
   if (w.size() < 3) return w;
 
@@ -236,5 +276,7 @@ std::u32string snowball_english_stem(std::u32string_view input) {
     if (c == 'Y') c = 'y';
   return w;
 }
+
+}  // namespace
 
 }  // namespace petl::metrics::meteor
