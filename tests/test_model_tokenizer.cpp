@@ -38,7 +38,9 @@ std::string load_error(const fs::path& dir) {
 TEST_CASE("every fixture directory gives transformers' input_ids, labels and decoded text") {
   const nlohmann::json all = expected();
   CHECK(all.size() == 5);
-  for (const auto& [name, cases] : all.items()) {
+  for (const auto& item : all.items()) {
+    const std::string name = item.key();
+    const nlohmann::json& cases = item.value();
     const ModelTokenizer tok = ModelTokenizer::load(kDir / name);
     for (const auto& c : cases) {
       const std::string text = c["text"].get<std::string>();

@@ -84,7 +84,9 @@ TensorMap oracle_tensors() {
 
 void check_same(const TensorMap& got, const TensorMap& want) {
   REQUIRE(got.size() == want.size());
-  for (const auto& [name, w] : want) {
+  for (const auto& entry : want) {
+    const std::string& name = entry.first;
+    const Tensor& w = entry.second;
     INFO(name);
     REQUIRE(got.count(name));
     const Tensor& g = got.at(name);
@@ -101,7 +103,9 @@ TEST_CASE("every dtype written by the safetensors library reads back exactly") {
   const nlohmann::json expected = read_json_file(kFixtures / "dtypes.json");
   CHECK(f.metadata() == expected["__metadata__"].get<std::map<std::string, std::string>>());
   CHECK(f.entries().size() + 1 == expected.size());
-  for (const auto& [name, want] : expected.items()) {
+  for (const auto& item : expected.items()) {
+    const std::string name = item.key();
+    const nlohmann::json& want = item.value();
     if (name == "__metadata__") continue;
     INFO(name);
     REQUIRE(f.contains(name));
