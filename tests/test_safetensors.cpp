@@ -248,3 +248,14 @@ TEST_CASE("float16 and bfloat16 conversion covers every bit pattern") {
     CHECK(std::bit_cast<uint32_t>(b) == (bits << 16));
   }
 }
+
+TEST_CASE("petl writes the very bytes transformers' save_pretrained wrote for the same float32 tensors") {
+  // The reference writer orders tensors by dtype, then name; with one dtype that is name order,
+  // which is ours, and the header layout and padding agree too.
+  const fs::path original = kFixtures / "gpt2_tiny" / "model.safetensors";
+  const SafetensorsFile f = SafetensorsFile::open(original);
+  const auto ours = serialize_safetensors(load_safetensors(original), f.metadata());
+  const MappedFile theirs = MappedFile::open(original);
+  CHECK(ours.size() == theirs.size());
+  CHECK(std::equal(ours.begin(), ours.end(), theirs.bytes().begin(), theirs.bytes().end()));
+}
