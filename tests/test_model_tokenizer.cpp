@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -78,6 +79,28 @@ TEST_CASE("BART specials and framing; GPT-2 has none") {
   CHECK(!gpt2.special_ids().pad);
   CHECK(gpt2.encode_source("").empty());
   CHECK(gpt2.encode_source("Hello") == gpt2.bpe().encode("Hello", SpecialTokens::AsText));
+}
+
+TEST_CASE("save writes a directory that loads back to the same tokenizer") {
+  // tools/oracle/tokenizer_fixtures.py --check sets PETL_TOKENIZER_OUT and loads these directories
+  // with transformers; otherwise they go to a scratch directory.
+  const char* out = std::getenv("PETL_TOKENIZER_OUT");
+  const fs::path root = out ? fs::path(out) : fs::temp_directory_path() / ("petl_tok_save_" + std::to_string(::getpid()));
+  const nlohmann::json all = expected();
+  for (const char* name : {"gpt2_saved", "bart_hub"}) {
+    INFO(name);
+    const ModelTokenizer original = ModelTokenizer::load(kDir / name);
+    fs::remove_all(root / name);
+    original.save(root / name);
+    const ModelTokenizer again = ModelTokenizer::load(root / name);
+    CHECK(again.family() == original.family());
+    CHECK(again.added_tokens().size() == original.added_tokens().size());
+    for (const auto& c : all[name]) {
+      const std::string text = c["text"].get<std::string>();
+      CHECK(again.encode_source(text) == c["input_ids"].get<std::vector<TokenId>>());
+    }
+  }
+  if (!out) fs::remove_all(root);
 }
 
 TEST_CASE("tokenizer directories that cannot be used are errors naming the file and the field") {

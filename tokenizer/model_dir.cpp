@@ -249,6 +249,24 @@ ModelTokenizer ModelTokenizer::load(const fs::path& dir) {
   return t;
 }
 
+void ModelTokenizer::save(const fs::path& dir) const {
+  save_huggingface(bpe_.model(), dir);
+  json config = {{"tokenizer_class", family_ == TokenizerFamily::Bart ? "BartTokenizer" : "GPT2Tokenizer"},
+                 {"add_prefix_space", false}};
+  for (const Role& r : kRoles)
+    config[r.key] = ids_.*r.slot ? json(bpe_.token(*(ids_.*r.slot))) : json(nullptr);
+  if (family_ == TokenizerFamily::Gpt2) {
+    config["add_bos_token"] = add_bos_;
+    config["add_eos_token"] = add_eos_;
+  }
+  json decoder = json::object();
+  for (const AddedToken& a : added_)
+    decoder[std::to_string(a.id)] = {{"content", a.content}, {"lstrip", a.lstrip},    {"rstrip", a.rstrip},
+                                     {"normalized", false},  {"single_word", false}, {"special", a.special}};
+  config["added_tokens_decoder"] = decoder;
+  write_file_atomic(dir / "tokenizer_config.json", config.dump(2) + "\n");
+}
+
 std::vector<TokenId> ModelTokenizer::encode(std::string_view text) const {
   std::vector<TokenId> out;
   // next[i]: where added_[i] occurs next at or after pos (npos: nowhere), found lazily.

@@ -59,6 +59,11 @@ class ModelTokenizer {
   std::vector<TokenId> encode_source(std::string_view text) const;
   // What tokenizer(text_target=text)["labels"] gives (the same framing for both families).
   std::vector<TokenId> encode_target(std::string_view text) const;
+  // Writes vocab.json, merges.txt and a tokenizer_config.json (tokenizer_class, the special tokens
+  // by role, added_tokens_decoder with their flags) that load() and transformers both read back to
+  // the same tokenizer. Each file is written atomically.
+  void save(const std::filesystem::path& dir) const;
+
   // The bytes of the ids; with skip_special, the special tokens are left out.
   std::string decode(std::span<const TokenId> ids, bool skip_special = false) const;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tokenizer directories and the ids transformers gives for them (tests/fixtures/model_tokenizer/).
 
-    python tools/oracle/tokenizer_fixtures.py
+    python tools/oracle/tokenizer_fixtures.py                # (re)writes the fixtures
+    python tools/oracle/tokenizer_fixtures.py --check BUILD  # also: directories petl saves load in transformers
 
 A tiny byte-level BPE is built from the first 300 usable merges of GPT-2's vocab.bpe (from the shared
 data directory, $PETL_DATA_DIR or ../shared/data): 256 byte symbols + 300 merge results + specials.
@@ -15,10 +16,13 @@ Directories, each as a model directory would hold it:
 expected.json: for each directory and text, tokenizer(text)["input_ids"], tokenizer(text_target=
 text)["labels"] and decode(input_ids, skip_special_tokens=True).
 """
+import argparse
 import json
 import os
 import pathlib
 import shutil
+import subprocess
+import tempfile
 
 from transformers import BartTokenizer, GPT2Tokenizer
 
@@ -102,7 +106,22 @@ def expectations(tok):
     return out
 
 
+def check_saved(build, expected):
+    """BUILD/test_model_tokenizer saves gpt2_saved and bart_hub; transformers must read them back alike."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, PETL_TOKENIZER_OUT=tmp)
+        subprocess.run([str(pathlib.Path(build) / "test_model_tokenizer"), "--test-case=save writes*"],
+                       check=True, env=env, cwd=ROOT)
+        for name, cls in (("gpt2_saved", GPT2Tokenizer), ("bart_hub", BartTokenizer)):
+            tok = cls.from_pretrained(str(pathlib.Path(tmp) / name))
+            assert expectations(tok) == expected[name], name
+            print(f"transformers reads the petl-saved {name}/ to the same ids", flush=True)
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", metavar="BUILD", help="also check directories saved by BUILD/test_model_tokenizer")
+    args = parser.parse_args()
     symbols, merges = tiny_bpe()
     OUT.mkdir(parents=True, exist_ok=True)
     expected = {}
@@ -139,6 +158,8 @@ def main():
     (OUT / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for name, cases in expected.items():
         print(name, cases[6]["input_ids"])
+    if args.check:
+        check_saved(args.check, expected)
 
 
 if __name__ == "__main__":
