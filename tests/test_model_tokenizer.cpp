@@ -54,7 +54,7 @@ TEST_CASE("every fixture directory gives transformers' input_ids, labels and dec
   }
 }
 
-TEST_CASE("BART specials and framing; GPT-2 has none") {
+TEST_CASE("BART specials and framing, and GPT-2 with neither") {
   const ModelTokenizer bart = ModelTokenizer::load(kDir / "bart_hub");
   CHECK(bart.family() == TokenizerFamily::Bart);
   const SpecialTokenIds& s = bart.special_ids();
