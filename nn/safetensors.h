@@ -10,7 +10,7 @@
 //
 // Reading validates everything the format requires (docs/checkpoints.md lists it): the header
 // length fits in the file and below 100 MB, the JSON is valid UTF-8 without duplicate keys, every
-// entry has exactly the three fields with a known dtype, a shape of non-negative integers and
+// entry has the three fields (others are ignored, as the reference reader does) with a known dtype, a shape of non-negative integers and
 // begin <= end, and the tensors tile the data region exactly: sorted by offset, each starts where
 // the previous ended, the first at 0, the last at the end of the file (no overlap, no hole), and
 // each holds dtype size x element count bytes. Every error is a petl::Error naming the file, the

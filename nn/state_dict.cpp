@@ -61,19 +61,23 @@ LoadReport load_state_dict(const Module& module, const Checkpoint& checkpoint, c
       problems.add("keys '", it->second, "' and '", key, "' both map to '", *mapped, "' (", checkpoint.file_of(key), ")");
   }
 
-  std::set<std::string> used;  // mapped names a parameter took
+  // Each parameter takes its own key, else the first tied copy present; every copy present is
+  // accounted for (and checked below), the first one supplies the value.
+  std::set<std::string> used;                                   // mapped names some parameter took
+  std::vector<std::pair<std::size_t, std::vector<std::string>>> takes;  // parameter index -> its file keys
   const auto params = module.named_parameters();
-  for (const auto& [param, value] : params) {
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& [param, value] = params[i];
     std::vector<std::string> sources{param};
     if (auto t = keys.tied.find(param); t != keys.tied.end())
       sources.insert(sources.end(), t->second.begin(), t->second.end());
-    std::string chosen;
+    std::vector<std::string> present;
     for (const std::string& s : sources) {
       if (!key_of.count(s)) continue;
-      used.insert(s);  // every copy present is accounted for, the first one supplies the value
-      if (chosen.empty()) chosen = s;
+      used.insert(s);
+      present.push_back(key_of[s]);
     }
-    if (chosen.empty()) {
+    if (present.empty()) {
       if (keys.optional.count(param)) {
         report.kept.push_back(param);
       } else {
@@ -82,8 +86,9 @@ LoadReport load_state_dict(const Module& module, const Checkpoint& checkpoint, c
       }
       continue;
     }
-    if (chosen == param) report.loaded.push_back(param);
-    else report.from_tied.push_back(param + " <- " + key_of[chosen]);
+    if (key_of.count(param)) report.loaded.push_back(param);
+    else report.from_tied.push_back(param + " <- " + present.front());
+    takes.emplace_back(i, std::move(present));
   }
   for (const auto& [mapped, key] : key_of) {
     if (!used.count(mapped))
@@ -100,20 +105,9 @@ LoadReport load_state_dict(const Module& module, const Checkpoint& checkpoint, c
     Tensor t = checkpoint.tensor(key);
     return keys.load_layout ? keys.load_layout(param, t) : t;
   };
-  struct Copy {
-    Tensor value;
-    std::string param, key;  // the parameter and the file key that supplies it
-  };
-  std::vector<Copy> copies;
-  for (const auto& [param, value] : params) {
-    std::vector<std::string> sources{param};
-    if (auto t = keys.tied.find(param); t != keys.tied.end())
-      sources.insert(sources.end(), t->second.begin(), t->second.end());
-    bool supplied = false;
-    for (const std::string& s : sources) {
-      auto k = key_of.find(s);
-      if (k == key_of.end()) continue;
-      const std::string& key = k->second;
+  for (const auto& [i, present] : takes) {
+    const auto& [param, value] = params[i];
+    for (const std::string& key : present) {
       const Tensor t = converted(param, key);
       if (t.shape() != value.shape()) {
         problems.add("key '", key, "' in ", checkpoint.file_of(key), ": shape ", shape_str(t.shape()),
@@ -123,13 +117,11 @@ LoadReport load_state_dict(const Module& module, const Checkpoint& checkpoint, c
                      is_floating(value.dtype()) ? "a floating type" : "an integer type", " for parameter '", param,
                      "'");
       }
-      if (!supplied) copies.push_back({value, param, key});
-      supplied = true;
     }
   }
   problems.throw_if_any(checkpoint.name());
 
-  for (const Copy& c : copies) kernel::copy_(c.value, converted(c.param, c.key));
+  for (const auto& [i, present] : takes) kernel::copy_(params[i].second, converted(params[i].first, present.front()));
   return report;
 }
 

@@ -79,6 +79,10 @@ class StrictBuilder : public nlohmann::json_sax<json> {
 }  // namespace
 
 json parse_json_strict(std::string_view text, const std::string& name, std::size_t max_depth) {
+  // nlohmann's lexer takes a NUL byte for the end of the input and would ignore what follows it;
+  // valid JSON never holds one (inside strings it must be escaped as \u0000).
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    throw Error(detail::concat(name, ": expected JSON text, found a NUL byte at offset ", nul));
   json root;
   StrictBuilder builder(root, max_depth);
   const bool ok = json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json, /*strict=*/true);

@@ -87,7 +87,7 @@ TEST_CASE("a hub-layout file loads into prefixed parameter names, skipping buffe
   CHECK(m.body->wte->weight.requires_grad());  // still a trainable leaf
 }
 
-TEST_CASE("the prefixed layout with a tied lm_head loads the same; a file holding only the tied copy too") {
+TEST_CASE("the prefixed layout with a tied lm_head loads the same, and so does a file holding only the tied copy") {
   TensorMap prefixed;
   for (auto& [k, v] : hub_file()) prefixed.emplace("transformer." + k, v);
   prefixed.emplace("lm_head.weight", values({5, 4}, 1));
