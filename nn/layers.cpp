@@ -11,14 +11,21 @@ Tensor normal(const Shape& shape, double std, Generator& gen) {
 }
 }  // namespace
 
-Linear::Linear(int64_t in, int64_t out, bool with_bias, double init_std, Generator& gen) {
-  weight = register_parameter("weight", normal({in, out}, init_std, gen));
+Linear::Linear(int64_t in, int64_t out, bool with_bias, double init_std, Generator& gen, WeightLayout layout_)
+    : layout(layout_) {
+  const Shape shape = layout == WeightLayout::InOut ? Shape{in, out} : Shape{out, in};
+  weight = register_parameter("weight", normal(shape, init_std, gen));
   if (with_bias) bias = register_parameter("bias", zeros({out}));
 }
 
+Tensor Linear::math_weight() const {
+  return layout == WeightLayout::InOut ? weight : transpose(weight, 0, 1);
+}
+
 Tensor Linear::forward(const Tensor& x) const {
-  Tensor y = matmul(x, weight);
-  return bias.defined() ? add(y, bias) : y;
+  Tensor y = matmul(x, math_weight());
+  if (bias.defined()) y = y + bias;
+  return site.empty() ? y : site(x, y);
 }
 
 Embedding::Embedding(int64_t vocab, int64_t dim, double init_std, Generator& gen) {

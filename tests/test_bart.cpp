@@ -1,0 +1,140 @@
+// BART: decoding with the self-attention cache and cross keys/values computed once, dropout
+// placement, config.json. (Parity with transformers on the committed fixtures:
+// tests/test_bart_parity.cpp.)
+#include <functional>
+#include <string>
+
+#include "nn/bart.h"
+#include "support/tensor_helpers.h"
+
+using namespace petl;
+using namespace petl::nn;
+
+namespace {
+
+BartConfig tiny() {
+  BartConfig c;
+  c.vocab_size = 50;
+  c.d_model = 24;
+  c.encoder_layers = 2;
+  c.decoder_layers = 2;
+  c.encoder_attention_heads = c.decoder_attention_heads = 4;
+  c.encoder_ffn_dim = 40;
+  c.decoder_ffn_dim = 48;
+  c.max_position_embeddings = 20;
+  c.scale_embedding = true;
+  return c;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Logits of the last decoder position of each row from a full forward: [B, V].
+std::vector<double> full_last_logits(BartForConditionalGeneration& model, const Tensor& src, const Tensor& mask,
+                                     const std::vector<int64_t>& decoder_ids, int64_t B, int64_t T) {
+  const Tensor logits = model.forward(src, mask, from_vector(decoder_ids, {B, T}));
+  return slice(logits, 1, T - 1, T).to_vector();
+}
+
+}  // namespace
+
+TEST_CASE("bart decoding: step-by-step logits with the caches equal the full forward; select_rows") {
+  BartForConditionalGeneration model(tiny(), 31);
+  model.train(false);
+  NoGradGuard no_grad;
+  const Tensor src = from_vector(std::vector<int64_t>{0, 7, 8, 9, 2, /**/ 0, 11, 2, 1, 1}, {2, 5});
+  const Tensor mask = from_vector(std::vector<double>{1, 1, 1, 1, 1, /**/ 1, 1, 1, 0, 0}, {2, 5});
+  Tensor logits = model.start(src, mask);
+  std::vector<std::vector<int64_t>> rows = {{2}, {2}};  // decoder_start_token_id
+  auto expected = [&](const Tensor& s, const Tensor& m) {
+    std::vector<int64_t> flat;
+    for (auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+    return full_last_logits(model, s, m, flat, int64_t(rows.size()), int64_t(rows[0].size()));
+  };
+  CHECK(logits.shape() == Shape{2, 50});
+  CHECK(testing::max_abs_diff(logits.to_vector(), expected(src, mask)) < 1e-5);
+  for (const std::vector<int64_t>& step : {std::vector<int64_t>{5, 6}, {13, 14}, {20, 21}}) {
+    logits = model.next(from_vector(step, {2}));
+    rows[0].push_back(step[0]);
+    rows[1].push_back(step[1]);
+    CHECK(testing::max_abs_diff(logits.to_vector(), expected(src, mask)) < 1e-5);
+  }
+  // beams: rows (1, 0, 1) of the state, then one more token each
+  model.select_rows(from_vector(std::vector<int64_t>{1, 0, 1}, {3}));
+  logits = model.next(from_vector(std::vector<int64_t>{30, 31, 32}, {3}));
+  rows = {rows[1], rows[0], rows[1]};
+  rows[0].push_back(30), rows[1].push_back(31), rows[2].push_back(32);
+  const Tensor src3 = from_vector(std::vector<int64_t>{0, 11, 2, 1, 1, /**/ 0, 7, 8, 9, 2, /**/ 0, 11, 2, 1, 1}, {3, 5});
+  const Tensor mask3 = from_vector(std::vector<double>{1, 1, 1, 0, 0, /**/ 1, 1, 1, 1, 1, /**/ 1, 1, 1, 0, 0}, {3, 5});
+  CHECK(testing::max_abs_diff(logits.to_vector(), expected(src3, mask3)) < 1e-5);
+}
+
+TEST_CASE("bart dropout: dropout, attention_dropout and activation_dropout act in training only, seeded") {
+  const Tensor src = from_vector(std::vector<int64_t>{0, 7, 8, 2, 0, 9, 2, 1}, {2, 4});
+  const Tensor mask = from_vector(std::vector<double>{1, 1, 1, 1, 1, 1, 1, 0}, {2, 4});
+  const Tensor tgt = from_vector(std::vector<int64_t>{2, 0, 5, 2, 0, 6}, {2, 3});
+  for (const char* which : {"dropout", "attention_dropout", "activation_dropout"}) {
+    INFO(which);
+    BartConfig c = tiny();
+    c.dropout = std::string(which) == "dropout" ? 0.2 : 0.0;
+    c.attention_dropout = std::string(which) == "attention_dropout" ? 0.2 : 0.0;
+    c.activation_dropout = std::string(which) == "activation_dropout" ? 0.2 : 0.0;
+    BartForConditionalGeneration model(c, 4);
+    model.train(false);
+    const std::vector<double> eval = model.forward(src, mask, tgt).to_vector();
+    model.train(true);
+    model.dropout_generator().manual_seed(5);
+    const std::vector<double> a = model.forward(src, mask, tgt).to_vector();
+    model.dropout_generator().manual_seed(5);
+    const std::vector<double> b = model.forward(src, mask, tgt).to_vector();
+    CHECK(a == b);
+    CHECK(testing::max_abs_diff(a, eval) > 1e-3);
+    CHECK(testing::max_abs_diff(a, model.forward(src, mask, tgt).to_vector()) > 1e-3);
+  }
+}
+
+TEST_CASE("bart: shift_tokens_right, names and shapes as transformers") {
+  BartForConditionalGeneration model(tiny(), 1);
+  const Tensor labels = from_vector(std::vector<int64_t>{0, 5, 6, 2, /**/ 0, 7, -100, -100}, {2, 4});
+  CHECK(model.shift_tokens_right(labels).to_vector() == std::vector<double>{2, 0, 5, 6, /**/ 2, 0, 7, 1});
+  bool fc1 = false, positions = false;
+  for (auto& [name, t] : model.named_parameters()) {
+    if (name == "model.encoder.layers.1.fc1.weight") fc1 = t.shape() == Shape{40, 24};  // nn.Linear [out, in]
+    if (name == "model.decoder.embed_positions.weight") positions = t.shape() == Shape{22, 24};  // max + 2
+  }
+  CHECK(fc1);
+  CHECK(positions);
+  CHECK(model.named_parameters().front().first == "model.shared.weight");
+}
+
+TEST_CASE("bart config: defaults as facebook/bart-large, legacy keys checked, errors name the field") {
+  const BartConfig c = BartConfig::from_json_string(R"({"model_type": "bart", "num_hidden_layers": 6,
+      "decoder_layers": 6, "d_model": 768, "encoder_attention_heads": 12, "decoder_attention_heads": 12,
+      "normalize_before": false, "add_bias_logits": false, "some_new_key": [1, 2]})", "bart.json");
+  CHECK(c.encoder_layers == 6);
+  CHECK(c.vocab_size == 50265);
+  CHECK(c.pad_token_id == 1);
+  CHECK(c.decoder_start_token_id == 2);
+  CHECK(c.activation() == GeluApprox::Erf);
+  CHECK(c.embed_scale() == 1.0);
+  const std::string legacy = error_of([] { BartConfig::from_json_string(R"({"normalize_before": true})", "b.json"); });
+  CHECK(legacy.find("b.json") != std::string::npos);
+  CHECK(legacy.find("'normalize_before'") != std::string::npos);
+  CHECK(error_of([] { BartConfig::from_json_string(R"({"d_model": 1000})", "b.json"); }).find("divisible") !=
+        std::string::npos);
+  CHECK(error_of([] { BartConfig::from_json_string(R"({"pad_token_id": 60000})", "b.json"); }).find("pad_token_id") !=
+        std::string::npos);
+  CHECK(error_of([] { BartConfig::from_json_string(R"({"dropout": "0.1"})", "b.json"); }).find("'dropout'") !=
+        std::string::npos);
+  CHECK(error_of([] { BartConfig::from_json_string(R"({"activation_function": "swish"})", "b.json"); })
+            .find("activation_function") != std::string::npos);
+  const BartConfig back = BartConfig::from_json_string(c.to_json().dump(), "roundtrip");
+  CHECK(back.d_model == 768);
+  CHECK(back.encoder_layers == 6);
+}

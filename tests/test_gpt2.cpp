@@ -1,0 +1,176 @@
+// GPT-2: decoding with the key/value cache, dropout placement, config.json. (Parity with
+// transformers on the committed fixtures: tests/test_gpt2_parity.cpp.)
+#include <functional>
+#include <string>
+
+#include "nn/gpt2.h"
+#include "support/tensor_helpers.h"
+
+using namespace petl;
+using namespace petl::nn;
+
+namespace {
+
+Gpt2Config tiny() {
+  Gpt2Config c;
+  c.vocab_size = 60;
+  c.n_positions = 32;
+  c.n_embd = 24;
+  c.n_layer = 2;
+  c.n_head = 4;
+  c.bos_token_id = c.eos_token_id = 59;
+  return c;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Logits of the last token of each row from a full forward over `ids` with positions
+// cumsum(mask) - 1, as transformers' generate() computes them: [B, V].
+std::vector<double> full_last_logits(Gpt2LMHead& model, const std::vector<int64_t>& ids,
+                                     const std::vector<double>& mask, int64_t B, int64_t T) {
+  std::vector<int64_t> positions(ids.size());
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t seen = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      seen += mask[size_t(b * T + t)] != 0.0;
+      positions[size_t(b * T + t)] = mask[size_t(b * T + t)] != 0.0 ? seen - 1 : 1;
+    }
+  }
+  const Tensor logits = model.forward(from_vector(ids, {B, T}), from_vector(mask, {B, T}), from_vector(positions, {B, T}));
+  return slice(logits, 1, T - 1, T).to_vector();
+}
+
+}  // namespace
+
+TEST_CASE("gpt2 decoding: step-by-step logits with the cache equal the full forward (left-padded batch)") {
+  Gpt2LMHead model(tiny(), 21);
+  model.train(false);
+  NoGradGuard no_grad;
+  const int64_t P = 59;  // pad
+  std::vector<int64_t> ids = {P, P, 3, 1, 4, /**/ 5, 9, 2, 6, 5};
+  std::vector<double> mask = {0, 0, 1, 1, 1, /**/ 1, 1, 1, 1, 1};
+  Tensor logits = model.start(from_vector(ids, {2, 5}), from_vector(mask, {2, 5}));
+  CHECK(logits.shape() == Shape{2, 60});
+  CHECK(testing::max_abs_diff(logits.to_vector(), full_last_logits(model, ids, mask, 2, 5)) < 1e-5);
+  const std::vector<std::vector<int64_t>> steps = {{7, 8}, {2, 3}, {40, 11}};
+  int64_t T = 5;
+  for (const auto& step : steps) {
+    logits = model.next(from_vector(step, {2}));
+    std::vector<int64_t> grown;
+    std::vector<double> grown_mask;
+    for (int64_t b = 0; b < 2; ++b) {
+      for (int64_t t = 0; t < T; ++t) {
+        grown.push_back(ids[size_t(b * T + t)]);
+        grown_mask.push_back(mask[size_t(b * T + t)]);
+      }
+      grown.push_back(step[size_t(b)]);
+      grown_mask.push_back(1);
+    }
+    ids = grown, mask = grown_mask, ++T;
+    CHECK(testing::max_abs_diff(logits.to_vector(), full_last_logits(model, ids, mask, 2, T)) < 1e-5);
+  }
+}
+
+TEST_CASE("gpt2 decoding: select_rows reorders and duplicates the cache rows") {
+  Gpt2LMHead model(tiny(), 22);
+  model.train(false);
+  NoGradGuard no_grad;
+  const std::vector<int64_t> ids = {0, 3, 1, 4, /**/ 5, 9, 2, 6};
+  const std::vector<double> mask = {0, 1, 1, 1, /**/ 1, 1, 1, 1};
+  model.start(from_vector(ids, {2, 4}), from_vector(mask, {2, 4}));
+  model.select_rows(from_vector(std::vector<int64_t>{1, 0, 1}, {3}));
+  const Tensor logits = model.next(from_vector(std::vector<int64_t>{10, 11, 12}, {3}));  // [3, V]
+  const std::vector<int64_t> expected_ids = {5, 9, 2, 6, 10, /**/ 0, 3, 1, 4, 11, /**/ 5, 9, 2, 6, 12};
+  const std::vector<double> expected_mask = {1, 1, 1, 1, 1, /**/ 0, 1, 1, 1, 1, /**/ 1, 1, 1, 1, 1};
+  CHECK(testing::max_abs_diff(logits.to_vector(), full_last_logits(model, expected_ids, expected_mask, 3, 5)) < 1e-5);
+}
+
+TEST_CASE("gpt2 dropout: each of embd/attn/resid acts in training only, with seeded reproducible masks") {
+  const Tensor ids = from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}, {2, 4});
+  for (const char* which : {"embd", "attn", "resid"}) {
+    INFO(which);
+    Gpt2Config c = tiny();
+    c.embd_pdrop = std::string(which) == "embd" ? 0.2 : 0.0;
+    c.attn_pdrop = std::string(which) == "attn" ? 0.2 : 0.0;
+    c.resid_pdrop = std::string(which) == "resid" ? 0.2 : 0.0;
+    Gpt2LMHead model(c, 5);
+    model.train(false);
+    const std::vector<double> eval = model.forward(ids).to_vector();
+    model.train(true);
+    model.dropout_generator().manual_seed(77);
+    const std::vector<double> a = model.forward(ids).to_vector();
+    model.dropout_generator().manual_seed(77);
+    const std::vector<double> b = model.forward(ids).to_vector();
+    const std::vector<double> c2 = model.forward(ids).to_vector();  // the generator moved on
+    CHECK(a == b);
+    CHECK(testing::max_abs_diff(a, eval) > 1e-3);
+    CHECK(testing::max_abs_diff(a, c2) > 1e-3);
+  }
+}
+
+TEST_CASE("gpt2 attention: the materialized path (used for attention dropout) equals the fused one") {
+  // p = 1e-12 takes the dropout path but drops nothing (a uniform draw below 1e-12 is never made
+  // here), so both paths must agree: masks, causal offset and prefix rows included.
+  Generator gen(8);
+  const Tensor q = randn({2, 3, 4, 5}, DType::F32, Device::cpu(), gen);
+  const Tensor k = randn({2, 3, 6, 5}, DType::F32, Device::cpu(), gen);
+  const Tensor v = randn({2, 3, 6, 5}, DType::F32, Device::cpu(), gen);
+  const Tensor mask = from_vector(std::vector<double>{1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1}, {2, 6});
+  Generator dropout_gen(1);
+  MultiHeadAttention fused(3, 0.4, 0.0, &dropout_gen), materialized(3, 0.4, 1e-12, &dropout_gen);
+  for (bool causal : {false, true}) {
+    const std::vector<double> a = fused(q, k, v, mask, causal, true).to_vector();
+    const std::vector<double> b = materialized(q, k, v, mask, causal, true).to_vector();
+    CHECK(testing::max_abs_diff(a, b) < 1e-6);
+  }
+}
+
+TEST_CASE("gpt2 config: defaults, unknown keys ignored, errors name the file and the field") {
+  const Gpt2Config c = Gpt2Config::from_json_string(R"({"model_type": "gpt2", "n_embd": 64, "n_head": 4,
+      "n_layer": 3, "vocab_size": 100, "bos_token_id": 99, "eos_token_id": 99, "n_inner": null,
+      "task_specific_params": {"text-generation": {"do_sample": true}}, "summary_type": "cls_index"})",
+                                                    "cfg.json");
+  CHECK(c.n_embd == 64);
+  CHECK(c.ffn_width() == 256);
+  CHECK(c.n_positions == 1024);
+  CHECK(c.resid_pdrop == 0.1);
+  CHECK(c.activation() == GeluApprox::Tanh);
+  const std::string bad_type = error_of([] { Gpt2Config::from_json_string(R"({"n_head": "four"})", "cfg.json"); });
+  CHECK(bad_type.find("cfg.json") != std::string::npos);
+  CHECK(bad_type.find("'n_head'") != std::string::npos);
+  CHECK(bad_type.find("\"four\"") != std::string::npos);
+  const std::string indivisible = error_of([] { Gpt2Config::from_json_string(R"({"n_embd": 10, "n_head": 4})", "c.json"); });
+  CHECK(indivisible.find("divisible") != std::string::npos);
+  CHECK(error_of([] { Gpt2Config::from_json_string(R"({"model_type": "bart"})", "c.json"); }).find("model_type") !=
+        std::string::npos);
+  CHECK(error_of([] { Gpt2Config::from_json_string(R"({"resid_pdrop": 1.5})", "c.json"); }).find("resid_pdrop") !=
+        std::string::npos);
+  CHECK(error_of([] { Gpt2Config::from_json_string("[1, 2]", "c.json"); }).find("JSON object") != std::string::npos);
+  CHECK(error_of([] { Gpt2Config::from_file("/nonexistent/config.json"); }).find("/nonexistent/config.json") !=
+        std::string::npos);
+  // to_json round-trips
+  const Gpt2Config back = Gpt2Config::from_json_string(c.to_json().dump(), "roundtrip");
+  CHECK(back.n_embd == c.n_embd);
+  CHECK(back.n_layer == c.n_layer);
+  CHECK(back.vocab_size == c.vocab_size);
+}
+
+TEST_CASE("gpt2: parameter names and count are those of transformers' GPT2LMHeadModel") {
+  const Gpt2Config c = tiny();
+  Gpt2LMHead model(c, 1);
+  const int64_t V = c.vocab_size, d = c.n_embd, L = c.n_layer;
+  CHECK(model.parameter_count() == V * d + c.n_positions * d + L * (12 * d * d + 13 * d) + 2 * d);
+  auto params = model.named_parameters();
+  CHECK(params.front().first == "transformer.wte.weight");
+  bool found = false;
+  for (auto& [name, t] : params)
+    if (name == "transformer.h.1.attn.c_attn.weight") found = t.shape() == Shape{d, 3 * d};  // Conv1D [in, out]
+  CHECK(found);
+}
