@@ -2,9 +2,9 @@
 
 Part 1 (always): the deterministic toy model of generation_mock.py, run through transformers'
 greedy and beam search with many settings; writes tests/fixtures/generate/mock_cases.json.
-Part 2 (when the tiny model fixtures exist): HF generate() on the tiny GPT-2 and BART checkpoints in
-tests/fixtures/gpt2 and tests/fixtures/bart, for a padded batch; writes
-tests/fixtures/generate/{gpt2,bart}_cases.json.
+Part 2: a small GPT-2 and a small BART with random weights drawn wide (std 0.3, so that generations
+vary and end rather than repeat one token), saved to tests/fixtures/generate/{gpt2,bart}_model, and
+HF generate() on a padded batch with several settings; writes tests/fixtures/generate/{gpt2,bart}_cases.json.
 
 Usage: /work/oracle-venv/bin/python tools/oracle/generation_fixtures.py [--repo ROOT]
 """
@@ -110,6 +110,121 @@ def run_processor_cases():
     return cases
 
 
+def left_padded(gen, lengths, length, vocab, pad, low=0):
+    ids = torch.randint(low, vocab, (len(lengths), length), generator=gen)
+    mask = torch.zeros(len(lengths), length, dtype=torch.int64)
+    for b, n in enumerate(lengths):
+        mask[b, length - n:] = 1
+    return torch.where(mask.bool(), ids, torch.full_like(ids, pad)), mask
+
+
+def run_model_cases(model, ids, mask, settings):
+    """generate() with each setting on one padded batch. A setting may name "eos_rank": r, making EOS
+    the token of rank r (0 = best) in row 0's first-step logits, so that EOS competes from the first
+    step, or "eos_most_generated", making EOS the token greedy decoding emits most, so rows end."""
+    cases = []
+    with torch.no_grad():
+        if model.config.is_encoder_decoder:
+            start = torch.full((ids.shape[0], 1), model.generation_config.decoder_start_token_id)
+            first = model(input_ids=ids, attention_mask=mask, decoder_input_ids=start).logits[0, -1]
+        else:
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            first = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[0, -1]
+        greedy = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=10, do_sample=False)
+    ranked = torch.argsort(first, descending=True)
+    start = 1 if model.config.is_encoder_decoder else ids.shape[1]
+    most_generated = int(torch.mode(greedy[:, start:].flatten()).values)
+    for name, args in settings:
+        args = dict(args)
+        rank = args.pop("eos_rank", None)
+        if rank is not None:
+            args["eos_token_id"] = int(ranked[rank])
+        if args.pop("eos_most_generated", False):
+            args["eos_token_id"] = most_generated
+        with torch.no_grad():
+            out = model.generate(input_ids=ids, attention_mask=mask, **args)
+        cases.append({"name": name, "generate": args, "sequences": out.tolist()})
+        print(f"  {name}: {list(out.shape)}")
+    return cases
+
+
+GPT2_SETTINGS = [
+    ("greedy", dict(max_new_tokens=12)),
+    ("greedy_eos_min_new_tokens", dict(max_new_tokens=12, min_new_tokens=3, eos_rank=1)),
+    ("beam4", dict(max_new_tokens=10, num_beams=4)),
+    ("beam3_no_repeat2_lp08_return2", dict(max_new_tokens=10, num_beams=3, no_repeat_ngram_size=2,
+                                            length_penalty=0.8, num_return_sequences=2)),
+    ("beam4_eos_early_true", dict(max_new_tokens=10, num_beams=4, early_stopping=True, eos_rank=1)),
+    ("beam3_eos_never_lp15", dict(max_new_tokens=10, num_beams=3, early_stopping="never", length_penalty=1.5,
+                                  eos_rank=2)),
+    ("greedy_common_eos", dict(max_new_tokens=10, eos_most_generated=True)),
+    ("beam4_common_eos", dict(max_new_tokens=10, num_beams=4, eos_most_generated=True)),
+    ("beam4_common_eos_early_true_return2", dict(max_new_tokens=10, num_beams=4, early_stopping=True,
+                                                 num_return_sequences=2, eos_most_generated=True)),
+    ("beam4_common_eos_never_lp2", dict(max_new_tokens=10, num_beams=4, early_stopping="never", length_penalty=2.0,
+                                        eos_most_generated=True)),
+    ("beam3_common_eos_lp_negative_min_new", dict(max_new_tokens=10, num_beams=3, length_penalty=-0.5,
+                                                  min_new_tokens=4, eos_most_generated=True)),
+]
+
+BART_SETTINGS = [
+    ("greedy", dict(max_new_tokens=10)),
+    ("greedy_eos", dict(max_new_tokens=10, eos_rank=2)),
+    ("beam4", dict(max_new_tokens=10, num_beams=4)),
+    ("beam4_bart_large_style", dict(max_length=12, num_beams=4, early_stopping=True, no_repeat_ngram_size=3,
+                                    forced_bos_token_id=0, length_penalty=2.0)),
+    ("beam3_eos_return3", dict(max_new_tokens=10, num_beams=3, num_return_sequences=3, eos_rank=1)),
+    ("beam4_common_eos_early_true", dict(max_new_tokens=10, num_beams=4, early_stopping=True,
+                                         eos_most_generated=True)),
+    ("greedy_common_eos", dict(max_new_tokens=10, eos_most_generated=True)),
+]
+
+
+def generation_gpt2(model_dir):
+    """A small GPT-2 with a wide initialization (std 0.3), so that its logits spread and its
+    generations vary and end; saved with save_pretrained(safe_serialization=True)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+    torch.manual_seed(31)
+    config = GPT2Config(vocab_size=96, n_positions=32, n_embd=32, n_layer=2, n_head=4, initializer_range=0.3,
+                        bos_token_id=95, eos_token_id=95)
+    model = GPT2LMHeadModel(config).eval()
+    model.save_pretrained(model_dir, safe_serialization=True)
+    return model
+
+
+def generation_bart(model_dir):
+    from transformers import BartConfig, BartForConditionalGeneration
+    torch.manual_seed(32)
+    config = BartConfig(vocab_size=96, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+                        decoder_attention_heads=4, encoder_ffn_dim=48, decoder_ffn_dim=48,
+                        max_position_embeddings=32, init_std=0.3, scale_embedding=True, forced_eos_token_id=2)
+    model = BartForConditionalGeneration(config).eval()
+    model.save_pretrained(model_dir, safe_serialization=True)
+    return model
+
+
+def run_gpt2_cases(model):
+    gen = torch.Generator().manual_seed(2024)
+    ids, mask = left_padded(gen, [5, 7, 3], 7, model.config.vocab_size - 1, pad=model.config.eos_token_id)
+    print("gpt2:")
+    return {"input_ids": ids.tolist(), "attention_mask": mask.tolist(),
+            "cases": run_model_cases(model, ids, mask, GPT2_SETTINGS)}
+
+
+def run_bart_cases(model):
+    gen = torch.Generator().manual_seed(2025)
+    lengths, length = [6, 9, 4], 9
+    ids = torch.randint(4, model.config.vocab_size, (3, length), generator=gen)
+    mask = torch.zeros(3, length, dtype=torch.int64)
+    for b, n in enumerate(lengths):  # <s> tokens </s>, right-padded as BART's tokenizer pads
+        ids[b, 0], ids[b, n - 1] = model.config.bos_token_id, model.config.eos_token_id
+        mask[b, :n] = 1
+    ids = torch.where(mask.bool(), ids, torch.full_like(ids, model.config.pad_token_id))
+    print("bart:")
+    return {"input_ids": ids.tolist(), "attention_mask": mask.tolist(),
+            "cases": run_model_cases(model, ids, mask, BART_SETTINGS)}
+
+
 def write_json(path: Path, payload):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -133,6 +248,12 @@ def main():
         "cases": run_mock_cases(),
         "processors": run_processor_cases(),
     })
+    versions = {"transformers": __import__("transformers").__version__, "torch": torch.__version__}
+    for name, make, runner in (("gpt2", generation_gpt2, run_gpt2_cases), ("bart", generation_bart, run_bart_cases)):
+        model_dir = out_dir / f"{name}_model"
+        model = make(str(model_dir))
+        write_json(out_dir / f"{name}_cases.json", {**versions, "model": f"tests/fixtures/generate/{name}_model",
+                                                    **runner(model)})
 
 
 if __name__ == "__main__":
