@@ -172,7 +172,9 @@ BartForConditionalGeneration::BartForConditionalGeneration(const BartConfig& c, 
     : dropout_gen_(init_seed + 1) {
   Generator init(init_seed);
   model = register_module("model", std::make_shared<BartModel>(c, init, &dropout_gen_));
-  final_logits_bias = zeros({1, c.vocab_size});
+  // a buffer in transformers: saved and loaded with the weights, never trained
+  final_logits_bias = register_parameter("final_logits_bias", zeros({1, c.vocab_size}));
+  final_logits_bias.set_requires_grad(false);
 }
 
 Tensor BartForConditionalGeneration::head(const Tensor& h) const {

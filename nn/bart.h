@@ -158,8 +158,12 @@ class BartForConditionalGeneration : public Module, public StepModel {
 
   const BartConfig& config() const { return model->config; }
   std::shared_ptr<BartModel> model;
-  // [1, V]: a buffer in transformers (not trained), zeros unless the checkpoint has it.
+  // [1, V]: a buffer in transformers (not trained), zeros unless the checkpoint has it; registered
+  // as a frozen parameter so that state dicts carry it.
   Tensor final_logits_bias;
+
+ protected:
+  void rebind_parameters() override { final_logits_bias = parameter("final_logits_bias"); }
 
  private:
   Tensor head(const Tensor& h) const;  // h shared^T + final_logits_bias

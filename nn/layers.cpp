@@ -28,11 +28,18 @@ Tensor Linear::forward(const Tensor& x) const {
   return site.empty() ? y : site(x, y);
 }
 
+void Linear::rebind_parameters() {
+  weight = parameter("weight");
+  if (bias.defined()) bias = parameter("bias");
+}
+
 Embedding::Embedding(int64_t vocab, int64_t dim, double init_std, Generator& gen) {
   weight = register_parameter("weight", normal({vocab, dim}, init_std, gen));
 }
 
 Tensor Embedding::forward(const Tensor& ids) const { return embedding(weight, ids); }
+
+void Embedding::rebind_parameters() { weight = parameter("weight"); }
 
 LayerNorm::LayerNorm(int64_t dim, double eps_) : eps(eps_) {
   weight = register_parameter("weight", ones({dim}));
@@ -40,5 +47,10 @@ LayerNorm::LayerNorm(int64_t dim, double eps_) : eps(eps_) {
 }
 
 Tensor LayerNorm::forward(const Tensor& x) const { return layer_norm(x, weight, bias, eps); }
+
+void LayerNorm::rebind_parameters() {
+  weight = parameter("weight");
+  bias = parameter("bias");
+}
 
 }  // namespace petl::nn

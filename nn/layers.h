@@ -28,6 +28,9 @@ class Linear : public Module {
   Tensor weight, bias;
   WeightLayout layout;
   LinearSite site;
+
+ protected:
+  void rebind_parameters() override;
 };
 
 // y[i] = E[ids[i]], E [vocab, dim].
@@ -36,6 +39,9 @@ class Embedding : public Module {
   Embedding(int64_t vocab, int64_t dim, double init_std = 0.02, Generator& gen = default_generator());
   Tensor forward(const Tensor& ids) const;
   Tensor weight;
+
+ protected:
+  void rebind_parameters() override;
 };
 
 // y = gamma * (x - mean) / sqrt(var + eps) + beta over the last axis.
@@ -45,6 +51,9 @@ class LayerNorm : public Module {
   Tensor forward(const Tensor& x) const;
   Tensor weight, bias;
   double eps;
+
+ protected:
+  void rebind_parameters() override;
 };
 
 }  // namespace petl::nn

@@ -1,5 +1,7 @@
 #include "nn/module.h"
 
+#include "tensor/kernels.h"
+
 namespace petl::nn {
 
 Tensor Module::register_parameter(const std::string& name, Tensor value) {
@@ -40,6 +42,23 @@ void Module::set_trainable(bool trainable) const {
     Tensor handle = t;
     handle.set_requires_grad(trainable);
   }
+}
+
+const Tensor& Module::parameter(const std::string& name) const {
+  for (const auto& [existing, t] : parameters_)
+    if (existing == name) return t;
+  throw Error("Module: no parameter '" + name + "'");
+}
+
+void Module::to(Device device) {
+  for (auto& [name, t] : parameters_) {
+    if (t.device() == device) continue;
+    Tensor moved = kernel::to(t.detach(), device);
+    moved.set_requires_grad(t.requires_grad());
+    t = moved;
+  }
+  rebind_parameters();
+  for (auto& [name, child] : children_) child->to(device);
 }
 
 void Module::train(bool on) {

@@ -26,6 +26,10 @@ class Module {
   // Freezes (or unfreezes) every parameter below this module.
   void set_trainable(bool trainable) const;
 
+  // Moves every parameter (values, requires_grad) to `device`; gradients are dropped. The layers'
+  // members then refer to the moved tensors (rebind_parameters), so the same model code runs there.
+  void to(Device device);
+
   // Training mode turns dropout on; eval mode off.
   void train(bool on = true);
   bool training() const { return training_; }
@@ -33,6 +37,10 @@ class Module {
  protected:
   // Registers a parameter (a leaf that requires a gradient) under `name`; returns it.
   Tensor register_parameter(const std::string& name, Tensor value);
+  // This module's own parameter `name` (as registered).
+  const Tensor& parameter(const std::string& name) const;
+  // A module that keeps its parameters in members too re-reads them here after to(device).
+  virtual void rebind_parameters() {}
   // Registers a child module; its parameter names get the prefix "name.".
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {

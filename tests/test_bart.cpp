@@ -1,6 +1,7 @@
 // BART: decoding with the self-attention cache and cross keys/values computed once, dropout
 // placement, config.json. (Parity with transformers on the committed fixtures:
 // tests/test_bart_parity.cpp.)
+#include <algorithm>
 #include <functional>
 #include <string>
 
@@ -110,7 +111,11 @@ TEST_CASE("bart: shift_tokens_right, names and shapes as transformers") {
   }
   CHECK(fc1);
   CHECK(positions);
-  CHECK(model.named_parameters().front().first == "model.shared.weight");
+  const auto params = model.named_parameters();
+  CHECK(std::count_if(params.begin(), params.end(), [](auto& p) { return p.first == "model.shared.weight"; }) == 1);
+  // final_logits_bias travels with the weights but never trains (a buffer in transformers)
+  CHECK(params.front().first == "final_logits_bias");
+  CHECK(!params.front().second.requires_grad());
 }
 
 TEST_CASE("bart config: defaults as facebook/bart-large, legacy keys checked, errors name the field") {
@@ -137,4 +142,56 @@ TEST_CASE("bart config: defaults as facebook/bart-large, legacy keys checked, er
   const BartConfig back = BartConfig::from_json_string(c.to_json().dump(), "roundtrip");
   CHECK(back.d_model == 768);
   CHECK(back.encoder_layers == 6);
+}
+
+// ---- parity with transformers on the committed fixtures (tools/oracle/model_fixtures.py)
+
+#include "nn/bart_checkpoint.h"
+#include "support/hf_reference.h"
+
+namespace {
+Tensor bart_logits(BartForConditionalGeneration& model, const testing::HfReference& ref) {
+  return model.forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask"),
+                       ref.tensors.at("decoder_input_ids"));
+}
+}  // namespace
+
+TEST_CASE("bart parity: logits, loss and every gradient equal transformers' on a padded batch") {
+  const std::string dir = "tests/fixtures/bart";
+  auto model = load_bart(dir + "/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference(dir);
+  CHECK(testing::max_abs_diff(model->shift_tokens_right(ref.tensors.at("labels")).to_vector(),
+                              ref.tensors.at("decoder_input_ids").to_vector()) == 0.0);
+  const Tensor logits = bart_logits(*model, ref);
+  const double logits_err = testing::relative_error(logits, ref.tensors.at("logits"));
+  const Tensor loss = model->loss(logits, ref.tensors.at("labels"));
+  const double hf_loss = ref.json.at("loss");
+  MESSAGE("logits rel err " << logits_err << ", loss " << loss.item() << " vs " << hf_loss);
+  CHECK(logits_err <= 1e-5);
+  CHECK(std::fabs(loss.item() - hf_loss) <= 1e-5 * std::fabs(hf_loss));
+  backward(loss);
+  testing::check_gradients_against(*model, ref, 1e-4, {"k_proj.bias"});
+}
+
+TEST_CASE("bart parity: 10 AdamW steps give transformers' losses") {
+  const std::string dir = "tests/fixtures/bart";
+  auto model = load_bart(dir + "/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference(dir);
+  AdamW opt(model->trainable_parameters(), testing::adamw_options(ref.json.at("adamw")));
+  const auto& expected = ref.json.at("adamw_losses");
+  REQUIRE(expected.size() == 10);
+  double worst = 0.0;
+  for (size_t step = 0; step < expected.size(); ++step) {
+    opt.zero_grad();
+    const Tensor loss = model->loss(bart_logits(*model, ref), ref.tensors.at("labels"));
+    const double want = expected[step];
+    INFO("step " << step << ": petl " << loss.item() << ", transformers " << want);
+    CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+    worst = std::max(worst, std::fabs(loss.item() - want) / std::fabs(want));
+    backward(loss);
+    opt.step();
+  }
+  MESSAGE("AdamW losses: worst relative difference " << worst);
 }

@@ -174,3 +174,83 @@ TEST_CASE("gpt2: parameter names and count are those of transformers' GPT2LMHead
     if (name == "transformer.h.1.attn.c_attn.weight") found = t.shape() == Shape{d, 3 * d};  // Conv1D [in, out]
   CHECK(found);
 }
+
+// ---- parity with transformers on the committed fixtures (tools/oracle/model_fixtures.py)
+
+#include "nn/gpt2_checkpoint.h"
+#include "support/hf_reference.h"
+
+TEST_CASE("gpt2 parity: logits, loss and every gradient equal transformers' on a padded batch") {
+  const std::string dir = "tests/fixtures/gpt2";
+  auto model = load_gpt2(dir + "/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference(dir);
+  const Tensor logits = model->forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask"));
+  const double logits_err = testing::relative_error(logits, ref.tensors.at("logits"));
+  const Tensor loss = model->loss(logits, ref.tensors.at("labels"));
+  const double hf_loss = ref.json.at("loss");
+  MESSAGE("logits rel err " << logits_err << ", loss " << loss.item() << " vs " << hf_loss);
+  CHECK(logits_err <= 1e-5);
+  CHECK(std::fabs(loss.item() - hf_loss) <= 1e-5 * std::fabs(hf_loss));
+  backward(loss);
+  testing::check_gradients_against(*model, ref, 1e-4);
+}
+
+TEST_CASE("gpt2 parity: 10 AdamW steps give transformers' losses") {
+  const std::string dir = "tests/fixtures/gpt2";
+  auto model = load_gpt2(dir + "/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference(dir);
+  AdamW opt(model->trainable_parameters(), testing::adamw_options(ref.json.at("adamw")));
+  const auto& expected = ref.json.at("adamw_losses");
+  REQUIRE(expected.size() == 10);
+  double worst = 0.0;
+  for (size_t step = 0; step < expected.size(); ++step) {
+    opt.zero_grad();
+    const Tensor loss = model->loss(model->forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask")),
+                                    ref.tensors.at("labels"));
+    const double want = expected[step];
+    INFO("step " << step << ": petl " << loss.item() << ", transformers " << want);
+    CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+    worst = std::max(worst, std::fabs(loss.item() - want) / std::fabs(want));
+    backward(loss);
+    opt.step();
+  }
+  MESSAGE("AdamW losses: worst relative difference " << worst);
+}
+
+TEST_CASE("gpt2 on CUDA: the same model code gives the CPU's logits and gradients") {
+  if (!cuda_available()) PETL_SKIP("no CUDA device (petl built without CUDA or no GPU visible)");
+  const std::string dir = "tests/fixtures/gpt2";
+  const testing::HfReference ref = testing::load_reference(dir);
+  auto cpu = load_gpt2(dir + "/model");
+  auto gpu = load_gpt2(dir + "/model");
+  cpu->train(false);
+  gpu->train(false);
+  gpu->to(Device::cuda());
+  const Device cuda = Device::cuda();
+  const Tensor ids = ref.tensors.at("input_ids"), mask = ref.tensors.at("attention_mask"), labels = ref.tensors.at("labels");
+  const Tensor cpu_logits = cpu->forward(ids, mask);
+  const Tensor gpu_logits = gpu->forward(kernel::to(ids, cuda), kernel::to(mask, cuda));
+  CHECK(gpu_logits.device() == cuda);
+  CHECK(testing::relative_error(kernel::to(gpu_logits, Device::cpu()), cpu_logits) <= 1e-5);
+  backward(cpu->loss(cpu_logits, labels));
+  backward(gpu->loss(gpu_logits, kernel::to(labels, cuda)));
+  const auto cpu_params = cpu->named_parameters(), gpu_params = gpu->named_parameters();
+  for (size_t i = 0; i < cpu_params.size(); ++i) {
+    INFO(cpu_params[i].first);
+    REQUIRE(gpu_params[i].second.grad().defined());
+    CHECK(testing::relative_error(kernel::to(gpu_params[i].second.grad(), Device::cpu()), cpu_params[i].second.grad()) <= 1e-4);
+  }
+}
+
+TEST_CASE("gpt2 Module::to moves parameters and keeps the layers pointing at them") {
+  Gpt2LMHead model(tiny(), 3);
+  const Tensor before = model.transformer->h[0]->attn->c_attn->weight;
+  model.to(Device::cpu());  // same device: nothing moves
+  CHECK(model.transformer->h[0]->attn->c_attn->weight.storage() == before.storage());
+  if (!cuda_available()) PETL_SKIP("no CUDA device for the move itself");
+  model.to(Device::cuda());
+  CHECK(model.transformer->h[0]->attn->c_attn->weight.device() == Device::cuda());
+  CHECK(model.named_parameters()[5].second.device() == Device::cuda());
+}
