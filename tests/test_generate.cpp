@@ -1,7 +1,9 @@
 // Generation (nn/generate.h) against transformers' generate(): a deterministic toy StepModel whose
 // logits are a hash of each row's tokens, the same function tools/oracle/generation_mock.py runs
 // through transformers 5.23; the expected ids in tests/fixtures/generate/mock_cases.json are
-// transformers' output (tools/oracle/generation_fixtures.py).
+// transformers' output (tools/oracle/generation_fixtures.py). Then the real models: a small GPT-2 and
+// BART (tests/fixtures/generate/{gpt2,bart}_model) decoded with their KV caches must give exactly the
+// ids transformers' generate() gave ({gpt2,bart}_cases.json).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,7 +11,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "nn/bart_checkpoint.h"
 #include "nn/generate.h"
+#include "nn/gpt2_checkpoint.h"
 #include "nn/greedy_search.h"
 #include "nn/logits_processors.h"
 #include "support/skip.h"
@@ -95,6 +99,9 @@ Tensor int_table(const json& rows) {
   return petl::from_vector(values, {int64_t(rows.size()), int64_t(rows[0].size())});
 }
 
+// "[[1, 2], [3, 4]]": ids compared as text, so that a failure prints both tables.
+std::string text_of(const std::vector<std::vector<int64_t>>& rows) { return json(rows).dump(); }
+
 std::vector<std::vector<int64_t>> rows_of(const Tensor& t) {
   std::vector<std::vector<int64_t>> rows(size_t(t.size(0)));
   for (int64_t r = 0; r < t.size(0); ++r)
@@ -108,7 +115,7 @@ void run_mock_case(const json& c) {
   MockStepModel model(m["vocab_size"], m["eos_bonus"], id_or_none(m["eos_token_id"]), id_or_none(m["pad_token_id"]));
   const GenerationConfig request = GenerationConfig::from_json(c["generate"], "mock case");
   const Tensor out = generate(model, int_table(c["input_ids"]), int_table(c["attention_mask"]), request);
-  CHECK(rows_of(out) == c["sequences"].get<std::vector<std::vector<int64_t>>>());
+  CHECK(text_of(rows_of(out)) == text_of(c["sequences"].get<std::vector<std::vector<int64_t>>>()));
 }
 
 void run_cases_named(const std::string& prefix) {
@@ -129,7 +136,33 @@ ScoreTable score_table(const json& rows) {
   return t;
 }
 
+// Every case of tests/fixtures/generate/<name>_cases.json on the model loaded by `load`.
+template <class Load>
+void run_model_cases(const std::string& name, Load load) {
+  const json fixture = read_json("tests/fixtures/generate/" + name + "_cases.json");
+  const std::string dir = fixture["model"];
+  auto model = load(dir);
+  model->train(false);  // dropout off, as from_pretrained leaves a transformers model
+  const GenerationConfig defaults = load_generation_config(dir);
+  const Tensor ids = int_table(fixture["input_ids"]), mask = int_table(fixture["attention_mask"]);
+  REQUIRE(fixture["cases"].size() > 0);
+  for (const json& c : fixture["cases"]) {
+    INFO(name << " case " << c["name"].get<std::string>() << ": " << c["generate"].dump());
+    const GenerationConfig request = GenerationConfig::from_json(c["generate"], "case");
+    const Tensor out = generate(*model, ids, mask, request, defaults);
+    CHECK(text_of(rows_of(out)) == text_of(c["sequences"].get<std::vector<std::vector<int64_t>>>()));
+  }
+}
+
 }  // namespace
+
+TEST_CASE("GPT-2 generation gives transformers' ids (padded batch, KV cache, greedy and beam settings)") {
+  run_model_cases("gpt2", [](const std::string& dir) { return load_gpt2(dir); });
+}
+
+TEST_CASE("BART generation gives transformers' ids (padded encoder batch, forced tokens, greedy and beam)") {
+  run_model_cases("bart", [](const std::string& dir) { return load_bart(dir); });
+}
 
 TEST_CASE("greedy search gives transformers' ids on the toy model (padding, EOS, min length, n-grams, forced tokens)") {
   run_cases_named("greedy");
