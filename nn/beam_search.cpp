@@ -50,12 +50,106 @@ bool is_eos(int64_t token, const std::vector<int64_t>& eos) {
   return std::find(eos.begin(), eos.end(), token) != eos.end();
 }
 
+// One prompt's search: num_beams running beams and the num_beams best finished hypotheses.
+struct PromptBeams {
+  std::vector<Beam> running, finished;
+  bool improvable = true;  // transformers' is_early_stop_heuristic_unsatisfied
+};
+
+// Step c (transformers `_get_top_k_continuations`): the K best (beam, token) pairs by accumulated
+// score  running score of the beam + log p(token | beam),  each extended by its token.
+std::vector<Candidate> top_continuations(const PromptBeams& p, const ScoreTable& log_probs, int64_t first_row,
+                                         int64_t K, int64_t cur_len, const GenerationPlan& plan) {
+  const int64_t nb = int64_t(p.running.size()), V = log_probs.vocab;
+  std::vector<float> accumulated(size_t(nb * V));  // (beam, token) row-major, as transformers flattens
+  for (int64_t j = 0; j < nb; ++j) {
+    const auto row = log_probs.row(first_row + j);
+    for (int64_t v = 0; v < V; ++v) accumulated[size_t(j * V + v)] = row[size_t(v)] + p.running[size_t(j)].score;
+  }
+  std::vector<Candidate> candidates;
+  for (const int64_t index : top_k_indices(accumulated, K)) {
+    const int64_t j = index / V, token = index % V;
+    Candidate c;
+    c.beam = p.running[size_t(j)];
+    c.beam.tokens[size_t(cur_len)] = token;
+    c.beam.source_row = first_row + j;
+    c.beam.generated = cur_len + 1 - plan.prompt_length;
+    c.log_prob = accumulated[size_t(index)];
+    c.stops = cur_len + 1 >= plan.max_length || is_eos(token, plan.eos_token_ids);  // the stopping criteria
+    candidates.push_back(std::move(c));
+  }
+  return candidates;
+}
+
+// Step e (`_get_running_beams_for_next_iteration`): the best num_beams candidates that do not stop
+// (a stopping one scores -1e9 more) run on.
+void keep_running(PromptBeams& p, const std::vector<Candidate>& candidates) {
+  std::vector<float> scores;
+  for (const Candidate& c : candidates) scores.push_back(c.log_prob + (c.stops ? kExcluded : 0.0f));
+  std::vector<Beam> next;
+  for (const int64_t i : top_k_indices(scores, int64_t(p.running.size()))) {
+    next.push_back(candidates[size_t(i)].beam);
+    next.back().score = scores[size_t(i)];
+  }
+  p.running = std::move(next);
+}
+
+// Step f (`_update_finished_beams`): a stopping candidate among the first num_beams enters the
+// finished set with score  log_prob / generated_length^length_penalty;  it is shut out (-1e9) when
+// the prompt is closed: all num_beams finished with early_stopping true, or no improvement
+// possible. The best num_beams of old and new hypotheses stay.
+void update_finished(PromptBeams& p, const std::vector<Candidate>& candidates, int64_t cur_len,
+                     const GenerationPlan& plan) {
+  const int64_t nb = int64_t(p.finished.size());
+  const bool all_finished = std::all_of(p.finished.begin(), p.finished.end(), [](const Beam& h) { return h.finished; });
+  const bool closed_by_early_stopping = all_finished && plan.early_stopping == EarlyStopping::True;
+  const float normalizer = length_normalizer(cur_len + 1 - plan.prompt_length, plan.length_penalty);
+  std::vector<float> merged;  // old hypotheses first, then the candidates, as transformers concatenates
+  for (const Beam& h : p.finished) merged.push_back(h.score);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const bool just_finished = candidates[i].stops && int64_t(i) < nb;
+    float score = candidates[i].log_prob / normalizer;
+    score += closed_by_early_stopping ? kExcluded : 0.0f;
+    score += p.improvable ? 0.0f : kExcluded;
+    score += just_finished ? 0.0f : kExcluded;
+    merged.push_back(score);
+  }
+  std::vector<Beam> next;
+  for (const int64_t i : top_k_indices(merged, nb)) {
+    Beam h;
+    if (i < nb) {
+      h = p.finished[size_t(i)];
+    } else {
+      const size_t c = size_t(i - nb);
+      h = candidates[c].beam;
+      h.finished = candidates[c].stops && int64_t(c) < nb;
+    }
+    h.score = merged[size_t(i)];
+    next.push_back(std::move(h));
+  }
+  p.finished = std::move(next);
+}
+
+// `_check_early_stop_heuristic`: can the best running beam still beat the worst finished
+// hypothesis? It is scored at the length the heuristic assumes: the current one, or max_length
+// with early_stopping "never" and a positive length penalty. Once false, it stays false.
+void update_improvable(PromptBeams& p, int64_t new_len, const GenerationPlan& plan) {
+  const int64_t assumed_length = plan.early_stopping == EarlyStopping::Never && plan.length_penalty > 0.0
+                                     ? plan.max_length - plan.prompt_length
+                                     : new_len - plan.prompt_length;
+  const float best_possible = p.running[0].score / length_normalizer(assumed_length, plan.length_penalty);
+  float worst_finished = p.finished[0].score;
+  for (const Beam& h : p.finished) worst_finished = std::min(worst_finished, h.score);
+  bool beats_some = false;
+  for (const Beam& h : p.finished) beats_some = beats_some || best_possible > (h.finished ? worst_finished : kExcluded);
+  p.improvable = p.improvable && beats_some;
+}
+
 }  // namespace
 
 TokenTable beam_search(StepModel& model, const TokenTable& prompts, const Tensor& first_logits,
                        const GenerationPlan& plan) {
-  const int64_t B = prompts.rows, nb = plan.num_beams, V = plan.vocab_size, prompt_len = prompts.length;
-  const int64_t max_length = plan.max_length;
+  const int64_t B = prompts.rows, nb = plan.num_beams, V = plan.vocab_size;
   // Keep K = max(2, 1 + #eos) * num_beams candidates per prompt, so that num_beams of them can go on
   // even when the best ones all end.
   const int64_t K = std::max<int64_t>(2, 1 + int64_t(plan.eos_token_ids.size())) * nb;
@@ -66,150 +160,78 @@ TokenTable beam_search(StepModel& model, const TokenTable& prompts, const Tensor
 
   // Running beams start as copies of the prompt; only beam 0 is live (the others score -1e9), so the
   // first step does not pick the same token num_beams times. Finished hypotheses start empty.
-  std::vector<std::vector<Beam>> running(static_cast<size_t>(B)), finished(static_cast<size_t>(B));
-  std::vector<bool> improvable(static_cast<size_t>(B), true);  // transformers' is_early_stop_heuristic_unsatisfied
+  std::vector<PromptBeams> search(static_cast<size_t>(B));
   std::vector<int64_t> expand;
   for (int64_t b = 0; b < B; ++b) {
+    Beam beam;
+    beam.tokens.assign(size_t(plan.max_length), fill);
+    std::copy(prompts.row(b).begin(), prompts.row(b).end(), beam.tokens.begin());
     for (int64_t j = 0; j < nb; ++j) {
-      Beam beam;
-      beam.tokens.assign(size_t(max_length), fill);
-      std::copy(prompts.row(b).begin(), prompts.row(b).end(), beam.tokens.begin());
-      Beam placeholder = beam;
-      beam.score = j == 0 ? 0.0f : kExcluded;
-      running[size_t(b)].push_back(beam);
-      finished[size_t(b)].push_back(placeholder);
+      search[size_t(b)].finished.push_back(beam);
+      search[size_t(b)].running.push_back(beam);
+      search[size_t(b)].running.back().score = j == 0 ? 0.0f : kExcluded;
       expand.push_back(b);
     }
   }
-  // Each prompt's model row becomes num_beams identical rows.
+  // Each prompt's model row becomes num_beams identical rows (row b * num_beams + j is beam j).
   model.select_rows(from_vector(expand, {B * nb}));
   Tensor logits = first_logits;
-  bool logits_need_expanding = true;
 
-  for (int64_t cur_len = prompt_len;; ++cur_len) {
-    // log p(token | beam), then the processors, on every (prompt, beam) row.
+  for (int64_t cur_len = prompts.length;; ++cur_len) {
+    // Step b: log p(token | beam) for every (prompt, beam) row, then the logits processors.
     ScoreTable log_probs = ScoreTable::from_tensor(log_softmax(logits, -1));
-    if (logits_need_expanding) {
+    if (cur_len == prompts.length) {  // first step: the prompts' logits, one row per prompt
       ScoreTable expanded{B * nb, V, {}};
-      for (int64_t row = 0; row < B * nb; ++row)
-        expanded.values.insert(expanded.values.end(), log_probs.row(row / nb).begin(), log_probs.row(row / nb).end());
+      for (const int64_t b : expand) expanded.values.insert(expanded.values.end(), log_probs.row(b).begin(), log_probs.row(b).end());
       log_probs = std::move(expanded);
-      logits_need_expanding = false;
     }
     TokenTable sequences{B * nb, cur_len, {}};
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t j = 0; j < nb; ++j) {
-        const auto& t = running[size_t(b)][size_t(j)].tokens;
-        sequences.ids.insert(sequences.ids.end(), t.begin(), t.begin() + cur_len);
-      }
+    for (const PromptBeams& p : search)
+      for (const Beam& beam : p.running) sequences.ids.insert(sequences.ids.end(), beam.tokens.begin(), beam.tokens.begin() + cur_len);
     apply_logits_processors(plan, sequences, log_probs);
 
-    std::vector<int64_t> next_rows, next_tokens;
+    // Steps c, e, f per prompt.
     bool every_candidate_stops = true;
     for (int64_t b = 0; b < B; ++b) {
-      std::vector<Beam>& live = running[size_t(b)];
-      std::vector<Beam>& done = finished[size_t(b)];
-      // Accumulated score of every (beam, token): beam score + log p(token | beam), row-major.
-      std::vector<float> accumulated(size_t(nb * V));
-      for (int64_t j = 0; j < nb; ++j) {
-        const auto row = log_probs.row(b * nb + j);
-        for (int64_t v = 0; v < V; ++v) accumulated[size_t(j * V + v)] = row[size_t(v)] + live[size_t(j)].score;
-      }
-      // The top K continuations.
-      std::vector<Candidate> candidates;
-      for (const int64_t index : top_k_indices(accumulated, K)) {
-        const int64_t j = index / V, token = index % V;
-        Candidate c;
-        c.beam = live[size_t(j)];
-        c.beam.tokens[size_t(cur_len)] = token;
-        c.beam.source_row = b * nb + j;
-        c.beam.generated = cur_len + 1 - prompt_len;
-        c.log_prob = accumulated[size_t(index)];
-        c.stops = cur_len + 1 >= max_length || is_eos(token, plan.eos_token_ids);
-        every_candidate_stops = every_candidate_stops && c.stops;
-        candidates.push_back(std::move(c));
-      }
-
-      // The next running beams: the best num_beams candidates that do not stop.
-      std::vector<float> running_scores;
-      for (const Candidate& c : candidates) running_scores.push_back(c.log_prob + (c.stops ? kExcluded : 0.0f));
-      std::vector<Beam> next_live;
-      for (const int64_t i : top_k_indices(running_scores, nb)) {
-        Beam beam = candidates[size_t(i)].beam;
-        beam.score = running_scores[size_t(i)];
-        next_rows.push_back(beam.source_row);
-        next_tokens.push_back(beam.tokens[size_t(cur_len)]);
-        next_live.push_back(std::move(beam));
-      }
-
-      // Finished hypotheses: a candidate among the top num_beams that stops enters with its
-      // length-normalized score, unless this prompt is closed (all num_beams finished with
-      // early_stopping true, or no improvement possible); the best num_beams of old and new stay.
-      const bool all_done = std::all_of(done.begin(), done.end(), [](const Beam& h) { return h.finished; });
-      const bool closed_by_early_stopping = all_done && plan.early_stopping == EarlyStopping::True;
-      std::vector<float> merged_scores;
-      for (const Beam& h : done) merged_scores.push_back(h.score);
-      const float normalizer = length_normalizer(cur_len + 1 - prompt_len, plan.length_penalty);
-      for (size_t i = 0; i < candidates.size(); ++i) {
-        const bool just_finished = candidates[i].stops && int64_t(i) < nb;
-        float score = candidates[i].log_prob / normalizer;
-        score += closed_by_early_stopping ? kExcluded : 0.0f;
-        score += improvable[size_t(b)] ? 0.0f : kExcluded;
-        score += just_finished ? 0.0f : kExcluded;
-        merged_scores.push_back(score);
-      }
-      std::vector<Beam> next_done;
-      for (const int64_t i : top_k_indices(merged_scores, nb)) {
-        Beam h;
-        if (i < nb) {
-          h = done[size_t(i)];
-        } else {
-          const size_t c = size_t(i - nb);
-          h = candidates[c].beam;
-          h.finished = candidates[c].stops && int64_t(c) < nb;
-        }
-        h.score = merged_scores[size_t(i)];
-        next_done.push_back(std::move(h));
-      }
-      live = std::move(next_live);
-      done = std::move(next_done);
+      PromptBeams& p = search[size_t(b)];
+      const std::vector<Candidate> candidates = top_continuations(p, log_probs, b * nb, K, cur_len, plan);
+      for (const Candidate& c : candidates) every_candidate_stops = every_candidate_stops && c.stops;
+      keep_running(p, candidates);
+      update_finished(p, candidates, cur_len, plan);
     }
 
-    // Can any prompt still improve? The best running beam is scored at the length the heuristic
-    // assumes (the current one; max_length with early_stopping "never" and a positive penalty) and
-    // compared with the worst finished score.
-    const int64_t new_len = cur_len + 1;
-    const int64_t hypothetical = plan.early_stopping == EarlyStopping::Never && plan.length_penalty > 0.0
-                                     ? max_length - prompt_len
-                                     : new_len - prompt_len;
+    // Step g (`_beam_search_has_unfinished_sequences`): go on while some prompt can improve, some
+    // hypothesis slot is open (early_stopping true closes a prompt once num_beams are finished),
+    // and some candidate did not stop.
     bool any_improvable = false, all_finished = true;
-    for (int64_t b = 0; b < B; ++b) {
-      const std::vector<Beam>& done = finished[size_t(b)];
-      const float best_possible = running[size_t(b)][0].score / length_normalizer(hypothetical, plan.length_penalty);
-      float worst_done = done[0].score;
-      for (const Beam& h : done) worst_done = std::min(worst_done, h.score);
-      bool beats_some = false;
-      for (const Beam& h : done) beats_some = beats_some || best_possible > (h.finished ? worst_done : kExcluded);
-      improvable[size_t(b)] = improvable[size_t(b)] && beats_some;
-      any_improvable = any_improvable || improvable[size_t(b)];
-      for (const Beam& h : done) all_finished = all_finished && h.finished;
+    for (PromptBeams& p : search) {
+      update_improvable(p, cur_len + 1, plan);
+      any_improvable = any_improvable || p.improvable;
+      for (const Beam& h : p.finished) all_finished = all_finished && h.finished;
     }
-    const bool open_beam_left = !(all_finished && plan.early_stopping == EarlyStopping::True);
-    if (!(any_improvable && open_beam_left && !every_candidate_stops)) break;
+    const bool open_slot = !(all_finished && plan.early_stopping == EarlyStopping::True);
+    if (!(any_improvable && open_slot && !every_candidate_stops)) break;
 
-    model.select_rows(from_vector(next_rows, {B * nb}));
-    logits = model.next(from_vector(next_tokens, {B * nb}));
+    // Reorder the model's cache rows to the surviving beams and score their new tokens.
+    std::vector<int64_t> rows, tokens;
+    for (const PromptBeams& p : search)
+      for (const Beam& beam : p.running) {
+        rows.push_back(beam.source_row);
+        tokens.push_back(beam.tokens[size_t(cur_len)]);
+      }
+    model.select_rows(from_vector(rows, {B * nb}));
+    logits = model.next(from_vector(tokens, {B * nb}));
   }
 
   // The best num_return_sequences hypotheses per prompt, cut to the longest one returned.
   const int64_t R = plan.num_return_sequences;
   int64_t longest = 0;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t j = 0; j < R; ++j) longest = std::max(longest, finished[size_t(b)][size_t(j)].generated);
-  TokenTable out{B * R, prompt_len + longest, {}};
-  for (int64_t b = 0; b < B; ++b)
+  for (const PromptBeams& p : search)
+    for (int64_t j = 0; j < R; ++j) longest = std::max(longest, p.finished[size_t(j)].generated);
+  TokenTable out{B * R, prompts.length + longest, {}};
+  for (const PromptBeams& p : search)
     for (int64_t j = 0; j < R; ++j) {
-      const auto& t = finished[size_t(b)][size_t(j)].tokens;
+      const auto& t = p.finished[size_t(j)].tokens;
       out.ids.insert(out.ids.end(), t.begin(), t.begin() + out.length);
     }
   return out;
