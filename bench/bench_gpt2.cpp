@@ -1,0 +1,139 @@
+// GPT-2 at the 124M shape (random weights): a full fine-tuning step (forward, loss, backward,
+// AdamW) at B=4,T=64 and B=8,T=256, and greedy decoding with the KV cache. tools/oracle/bench_torch.py
+// prints the same lines for transformers' GPT2LMHeadModel + torch.optim.AdamW, so the two can be run
+// one after the other on the same machine.
+//
+// Peak RSS is the process's high-water mark (VmHWM), reset before each configuration by writing 5
+// to /proc/self/clear_refs. The reset brings the mark down to the current RSS, which still holds
+// what the caching allocator kept from the previous configuration; for a clean per-configuration
+// figure run one configuration per process (petl_bench --only gpt2_train_b4_t64, ...).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "bench/registry.h"
+#include "nn/adamw.h"
+#include "nn/generate.h"
+#include "nn/gpt2.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  return -1.0;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+petl::nn::Gpt2Config bench_config(bool quick) {
+  petl::nn::Gpt2Config c;  // the 124M defaults: 12 layers, 12 heads, d=768, V=50257, 1024 positions
+  if (quick) {             // CI smoke size
+    c.vocab_size = 4096;
+    c.bos_token_id = c.eos_token_id = 4095;
+    c.n_layer = 2;
+    c.n_embd = 128;
+    c.n_head = 4;
+  }
+  return c;
+}
+
+// One full fine-tuning step per call: every parameter trains, dropout on (model in training mode,
+// as GPT2LMHeadModel.train()), AdamW with lr 1e-4 and weight decay 0.01.
+void train_row(int64_t B, int64_t T, int timed_steps, bool quick) {
+  reset_peak_rss();
+  petl::nn::Gpt2LMHead model(bench_config(quick), /*init_seed=*/1234);
+  model.train(true);
+  petl::nn::AdamW opt(model.trainable_parameters(), {.lr = 1e-4, .weight_decay = 0.01});
+  uint64_t counter = 0;
+  const int64_t V = model.config().vocab_size;
+  std::vector<double> seconds;
+  for (int step = 0; step < timed_steps + 1; ++step) {  // step 0 warms up (allocator, threads)
+    std::vector<int64_t> tokens;  // random ids, new ones every step
+    for (int64_t i = 0; i < B * T; ++i) tokens.push_back(int64_t(petl::random_bits(7, counter++) % uint64_t(V)));
+    const petl::Tensor batch = petl::from_vector(tokens, {B, T});
+    const auto start = Clock::now();
+    opt.zero_grad();
+    const petl::Tensor loss = model.loss(model.forward(batch), batch);
+    petl::backward(loss);
+    opt.step();
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (step > 0) seconds.push_back(s);
+  }
+  const double ms = median(seconds) * 1e3;
+  std::printf("gpt2%s train B=%lld T=%lld full-FT  median %.1f ms/step  %.1f tokens/s  peak RSS %.0f MB  (%d steps)\n",
+              quick ? "-quick" : "", (long long)B, (long long)T, ms, double(B * T) / (ms * 1e-3), peak_rss_mb(),
+              timed_steps);
+  std::fflush(stdout);
+}
+
+// Greedy decoding through nn::generate (KV cache): a B-row prompt of P tokens, N new tokens each
+// (EOS banned so every run is N tokens long). Reports generated tokens per second.
+void decode_row(int64_t B, int64_t P, int64_t N, int repeats, bool quick) {
+  reset_peak_rss();
+  petl::nn::Gpt2LMHead model(bench_config(quick), /*init_seed=*/1234);
+  model.train(false);
+  std::vector<int64_t> prompt;
+  for (int64_t i = 0; i < B * P; ++i) prompt.push_back((i * 7919) % model.config().vocab_size);
+  const petl::Tensor ids = petl::from_vector(prompt, {B, P});
+  const petl::Tensor mask = petl::ones({B, P}, petl::DType::I64);
+  petl::nn::GenerationConfig greedy;
+  greedy.max_new_tokens = N;
+  greedy.min_new_tokens = N;
+  std::vector<double> seconds;
+  for (int r = 0; r < repeats + 1; ++r) {
+    const auto start = Clock::now();
+    const petl::Tensor out = petl::nn::generate(model, ids, mask, greedy);
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    PETL_CHECK(out.size(1) == P + N, "gpt2 decode: expected ", P + N, " columns, got ", out.size(1));
+    if (r > 0) seconds.push_back(s);
+  }
+  const double s = median(seconds);
+  std::printf("gpt2%s decode B=%lld prompt=%lld new=%lld KV-cache greedy  median %.1f ms/token  %.1f tokens/s  "
+              "peak RSS %.0f MB  (%d runs)\n",
+              quick ? "-quick" : "", (long long)B, (long long)P, (long long)N, s * 1e3 / double(N),
+              double(B * N) / s, peak_rss_mb(), repeats);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+PETL_BENCH("gpt2_train_b4_t64") {
+  if (opts.device != "cpu") {
+    std::printf("gpt2_train_b4_t64: CPU only for now (run with --device cpu)\n");
+    return;
+  }
+  train_row(4, 64, opts.quick ? 2 : 3, opts.quick);
+}
+
+PETL_BENCH("gpt2_train_b8_t256") {
+  if (opts.device != "cpu") {
+    std::printf("gpt2_train_b8_t256: CPU only for now (run with --device cpu)\n");
+    return;
+  }
+  train_row(8, 256, opts.quick ? 1 : 2, opts.quick);
+}
+
+PETL_BENCH("gpt2_decode") {
+  if (opts.device != "cpu") {
+    std::printf("gpt2_decode: CPU only for now (run with --device cpu)\n");
+    return;
+  }
+  decode_row(1, 16, opts.quick ? 16 : 64, opts.quick ? 1 : 3, opts.quick);
+}

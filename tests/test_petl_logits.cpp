@@ -1,0 +1,165 @@
+// petl_logits end to end: the executable (built beside this test) runs the committed model
+// directories on the committed batches and must reproduce transformers' logits
+// (tests/fixtures/{gpt2,bart}/reference.safetensors, tools/oracle/model_fixtures.py) and
+// generate() ids (tests/fixtures/generate/*_cases.json, tools/oracle/generation_fixtures.py);
+// every kind of bad input must end in a message naming the problem.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nn/safetensors.h"
+#include "support/hf_reference.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using petl::Tensor;
+
+// petl_logits sits in the same build directory as this test executable.
+fs::path petl_logits_path() { return fs::read_symlink("/proc/self/exe").parent_path() / "petl_logits"; }
+
+fs::path scratch_dir() {
+  const fs::path dir = fs::temp_directory_path() / ("petl_test_petl_logits_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+struct Run {
+  int status = -1;
+  std::string errors;
+};
+
+Run run_petl_logits(const std::string& arguments) {
+  const fs::path exe = petl_logits_path();
+  REQUIRE_MESSAGE(fs::exists(exe), exe.string() << " is missing: build the petl_logits target");
+  const fs::path err = scratch_dir() / "stderr.txt";
+  const std::string command = exe.string() + " " + arguments + " 2> " + err.string();
+  const int raw = std::system(command.c_str());
+  Run r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  r.errors = text.str();
+  return r;
+}
+
+Tensor int_table(const json& rows) {
+  std::vector<int64_t> values;
+  for (const json& row : rows)
+    for (const json& v : row) values.push_back(v.get<int64_t>());
+  return petl::from_vector(values, {int64_t(rows.size()), int64_t(rows[0].size())});
+}
+
+std::string text_of(const Tensor& t) {
+  std::vector<std::vector<int64_t>> rows(size_t(t.size(0)));
+  for (int64_t r = 0; r < t.size(0); ++r)
+    for (int64_t c = 0; c < t.size(1); ++c) rows[size_t(r)].push_back(int64_t(t.at({r, c})));
+  return json(rows).dump();
+}
+
+void check_logits(const std::string& name) {
+  const fs::path out = scratch_dir() / (name + "_logits.safetensors");
+  const std::string dir = "tests/fixtures/" + name;
+  const Run r = run_petl_logits("--model " + dir + "/model --inputs " + dir + "/reference.safetensors --out " +
+                                out.string());
+  INFO(r.errors);
+  REQUIRE(r.status == 0);
+  const petl::nn::TensorMap ours = petl::nn::load_safetensors(out);
+  const petl::testing::HfReference ref = petl::testing::load_reference(dir);
+  REQUIRE(ours.count("logits") == 1);
+  CHECK(ours.at("logits").dtype() == petl::DType::F32);
+  CHECK(ours.at("logits").shape() == ref.tensors.at("logits").shape());
+  const double err = petl::testing::relative_error(ours.at("logits"), ref.tensors.at("logits"));
+  MESSAGE(name << " logits through petl_logits: relative error " << err);
+  CHECK(err <= 1e-5);
+}
+
+// The case `case_name` of <name>_cases.json, as --generate `mode`.
+void check_generate(const std::string& name, const std::string& case_name, const std::string& mode) {
+  const json fixture = json::parse(std::ifstream("tests/fixtures/generate/" + name + "_cases.json"));
+  const fs::path in = scratch_dir() / (name + "_inputs.safetensors");
+  const fs::path out = scratch_dir() / (name + "_sequences.safetensors");
+  petl::nn::save_safetensors(in, {{"input_ids", int_table(fixture["input_ids"])},
+                                  {"attention_mask", int_table(fixture["attention_mask"])}});
+  for (const json& c : fixture["cases"]) {
+    if (c["name"] != case_name) continue;
+    const std::string max_new = std::to_string(c["generate"]["max_new_tokens"].get<int64_t>());
+    const Run r = run_petl_logits("--model " + fixture["model"].get<std::string>() + " --inputs " + in.string() +
+                                  " --out " + out.string() + " --generate " + mode + " --max-new-tokens " + max_new);
+    INFO(r.errors);
+    REQUIRE(r.status == 0);
+    const petl::nn::TensorMap ours = petl::nn::load_safetensors(out);
+    REQUIRE(ours.count("sequences") == 1);
+    CHECK(text_of(ours.at("sequences")) == json(c["sequences"]).dump());
+    return;
+  }
+  FAIL("case " << case_name << " not in the fixture");
+}
+
+}  // namespace
+
+TEST_CASE("petl_logits: GPT-2 and BART logits equal transformers' on the committed batches") {
+  check_logits("gpt2");
+  check_logits("bart");
+}
+
+TEST_CASE("petl_logits --generate: greedy and beam ids equal transformers' generate()") {
+  check_generate("gpt2", "greedy", "greedy");
+  check_generate("gpt2", "beam4", "beam:4");
+  check_generate("bart", "greedy", "greedy");
+  check_generate("bart", "beam4", "beam:4");
+}
+
+TEST_CASE("petl_logits: bad usage and bad inputs give clear errors") {
+  const fs::path dir = scratch_dir();
+  const std::string model = "--model tests/fixtures/gpt2/model";
+  const std::string out = " --out " + (dir / "out.safetensors").string();
+  const auto inputs_with = [&](const std::string& file, const petl::nn::TensorMap& tensors) {
+    const fs::path path = dir / file;
+    petl::nn::save_safetensors(path, tensors);
+    return " --inputs " + path.string();
+  };
+  const Tensor ids = petl::from_vector(std::vector<int64_t>{1, 2, 3, 4}, {2, 2});
+  const Tensor mask = petl::from_vector(std::vector<int64_t>{1, 1, 1, 1}, {2, 2});
+  struct Case {
+    std::string arguments, message;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {model + " --inputs x --out y --frobnicate 1", "unknown argument '--frobnicate'", 2},
+      {model + " --inputs x", "missing --out", 2},
+      {model + " --inputs x --out y --generate top", "--generate expects greedy or beam:N, got 'top'", 2},
+      {model + " --inputs x --out y --generate beam:0", "--generate beam:N expects a positive integer", 2},
+      {model + " --inputs x --out y --max-new-tokens 3", "--max-new-tokens only applies with --generate", 2},
+      {model + " --inputs x --out y --generate greedy --max-new-tokens -2", "expects a positive integer, got '-2'", 2},
+      {"--model " + dir.string() + " --inputs x --out y", "config.json: cannot open", 1},
+      {model + " --inputs " + (dir / "absent.safetensors").string() + out, "absent.safetensors: no such file", 1},
+      {model + inputs_with("no_mask.safetensors", {{"input_ids", ids}}) + out, "tensor \"attention_mask\" missing", 1},
+      {model + inputs_with("float_ids.safetensors", {{"input_ids", petl::ones({2, 2})}, {"attention_mask", mask}}) + out,
+       "tensor \"input_ids\" must hold integers (I64 or I32), found F32", 1},
+      {model + inputs_with("flat_ids.safetensors", {{"input_ids", petl::from_vector(std::vector<int64_t>{1, 2}, {2})},
+                                                    {"attention_mask", mask}}) + out,
+       "tensor \"input_ids\" must be [batch, length], found shape [2]", 1},
+      {model + inputs_with("short_mask.safetensors",
+                           {{"input_ids", ids}, {"attention_mask", petl::from_vector(std::vector<int64_t>{1, 1}, {1, 2})}}) + out,
+       "tensor \"attention_mask\" has shape [1, 2], expected the shape of \"input_ids\" [2, 2]", 1},
+      {"--model tests/fixtures/bart/model" + inputs_with("no_decoder.safetensors", {{"input_ids", ids}, {"attention_mask", mask}}) + out,
+       "tensor \"decoder_input_ids\" missing", 1},
+  };
+  for (const Case& c : cases) {
+    const Run r = run_petl_logits(c.arguments);
+    INFO("arguments: " << c.arguments << "\nstderr: " << r.errors);
+    CHECK(r.status == c.status);
+    CHECK(r.errors.find(c.message) != std::string::npos);
+  }
+  fs::remove_all(dir);
+}

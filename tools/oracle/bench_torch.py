@@ -1,0 +1,116 @@
+"""PyTorch baseline for petl_bench's GPT-2 entries (bench/bench_gpt2.cpp), same configurations and
+the same output lines, so the two can be run one after the other on one machine:
+
+  ./build/petl_bench --only gpt2_train_b4_t64,gpt2_train_b8_t256,gpt2_decode
+  /work/oracle-venv/bin/python tools/oracle/bench_torch.py
+
+transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), every
+parameter trained with torch.optim.AdamW (lr 1e-4, weight decay 0.01), float32, 2 threads; medians
+over the timed steps after one warm-up step. Decoding: greedy generate() with the KV cache, EOS
+banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each configuration.
+
+  --only NAME[,NAME...]   gpt2_train_b4_t64, gpt2_train_b8_t256, gpt2_decode
+  --quick                 the CI smoke shape petl_bench --quick uses (2 layers, d=128, V=4096)
+  --threads N             torch intra-op threads (default 2)
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+
+def reset_peak_rss():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
+
+
+def bench_config(quick):
+    if quick:
+        return GPT2Config(vocab_size=4096, n_layer=2, n_embd=128, n_head=4, bos_token_id=4095, eos_token_id=4095)
+    return GPT2Config()  # gpt2 124M
+
+
+def train_row(batch, length, timed_steps, quick):
+    reset_peak_rss()
+    torch.manual_seed(1234)
+    model = GPT2LMHeadModel(bench_config(quick))
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    gen = torch.Generator().manual_seed(7)
+    vocab = model.config.vocab_size
+    seconds = []
+    for step in range(timed_steps + 1):  # step 0 warms up
+        ids = torch.randint(0, vocab, (batch, length), generator=gen)
+        start = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        opt.step()
+        elapsed = time.perf_counter() - start
+        if step > 0:
+            seconds.append(elapsed)
+    ms = statistics.median(seconds) * 1e3
+    tag = "-quick" if quick else ""
+    print(f"torch gpt2{tag} train B={batch} T={length} full-FT  median {ms:.1f} ms/step  "
+          f"{batch * length / (ms * 1e-3):.1f} tokens/s  peak RSS {peak_rss_mb():.0f} MB  ({timed_steps} steps)",
+          flush=True)
+
+
+def decode_row(batch, prompt, new, repeats, quick):
+    reset_peak_rss()
+    torch.manual_seed(1234)
+    model = GPT2LMHeadModel(bench_config(quick)).eval()
+    vocab = model.config.vocab_size
+    ids = (torch.arange(batch * prompt) * 7919 % vocab).view(batch, prompt)
+    mask = torch.ones_like(ids)
+    seconds = []
+    for r in range(repeats + 1):
+        start = time.perf_counter()
+        with torch.no_grad():
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new, min_new_tokens=new,
+                                 do_sample=False, pad_token_id=model.config.eos_token_id)
+        elapsed = time.perf_counter() - start
+        assert out.shape[1] == prompt + new, out.shape
+        if r > 0:
+            seconds.append(elapsed)
+    s = statistics.median(seconds)
+    tag = "-quick" if quick else ""
+    print(f"torch gpt2{tag} decode B={batch} prompt={prompt} new={new} KV-cache greedy  median "
+          f"{s * 1e3 / new:.1f} ms/token  {batch * new / s:.1f} tokens/s  peak RSS {peak_rss_mb():.0f} MB  "
+          f"({repeats} runs)", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="gpt2_train_b4_t64,gpt2_train_b8_t256,gpt2_decode")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"bench_torch: torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    q = args.quick
+    entries = {
+        "gpt2_train_b4_t64": lambda: train_row(4, 64, 2 if q else 3, q),
+        "gpt2_train_b8_t256": lambda: train_row(8, 256, 1 if q else 2, q),
+        "gpt2_decode": lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q),
+    }
+    for name in args.only.split(","):
+        if name not in entries:
+            raise SystemExit(f"bench_torch: unknown entry {name!r}; known: {', '.join(entries)}")
+        print(f"\n== {name} ==", flush=True)
+        entries[name]()
+
+
+if __name__ == "__main__":
+    main()
