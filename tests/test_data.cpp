@@ -525,3 +525,16 @@ TEST_CASE("real data: every Gutenberg book has its START and END markers") {
   }
   CHECK(books == 73);
 }
+
+TEST_CASE("text files: atomic write replaces the whole file and leaves no temporary behind") {
+  TempDir dir;
+  const std::string path = (dir.path / "out.json").string();
+  write_text_file_atomic(path, "first");
+  write_text_file_atomic(path, "second, longer");
+  CHECK(read_text_file(path) == "second, longer");
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path)) ++files;
+  CHECK(files == 1);
+  const std::string missing = (dir.path / "no_such_dir" / "out.json").string();
+  CHECK(contains(error_of([&] { write_text_file_atomic(missing, "x"); }), "cannot create a temporary file"));
+}
