@@ -144,6 +144,9 @@ TEST_CASE("e2e: MR parsing and the LoRA / prefix-tuning linearization") {
         "name : Café Sicilia | Type : pub | price : less than £ 20");
   CHECK(e2e_word_tokenize("£20-25") == "£ 20 - 25");
   CHECK(e2e_word_tokenize("  5 out of 5 ") == "5 out of 5");
+  // lora_valid.txt line 26's reference (devset.csv line 27): "Alimentum isn 't family - friendly but it is in riverside . "
+  CHECK(e2e_word_tokenize("Alimentum isn't family-friendly but it is in riverside.") ==
+        "Alimentum isn 't family - friendly but it is in riverside .");
 
   CHECK(contains(error_of([] { parse_e2e_mr("name[A] area[B]", "row 7"); }), "row 7: MR 'name[A] area[B]': expected ', '"));
   CHECK(contains(error_of([] { parse_e2e_mr("name[A", "row 8"); }), "never closed"));

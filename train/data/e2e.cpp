@@ -91,6 +91,10 @@ std::string e2e_word_tokenize(std::string_view text) {
       separate();
     } else if (is_ascii_alnum(c) || (c >= 0x80 && !is_non_ascii_symbol(c))) {
       tokenizer::utf8::append(out, c);
+    } else if (c == U'\'' && !out.empty() && out.back() != ' ' && pos < text.size() &&
+               is_ascii_alnum(char32_t(text[pos]))) {
+      separate();  // clitics: "isn't" -> "isn 't", "there's" -> "there 's"
+      out.push_back('\'');
     } else {
       separate();
       tokenizer::utf8::append(out, c);
