@@ -465,6 +465,16 @@ TEST_CASE("real data: WebNLG train and dev entry and text counts, categories") {
     CHECK(total == texts);
     CHECK(std::count(refs.seen.begin(), refs.seen.end(), true) == std::ptrdiff_t(entries));  // 2017 train/dev: seen only
   }
+  // Only comment="good" texts: dev.json has 2,258 good and 10 toFix; Building Id23 keeps none.
+  const ReferenceSet good = load_references(Task::webnlg, dev, ReferenceOptions{.webnlg_good_only = true});
+  size_t good_texts = 0, without = 0;
+  for (const auto& group : good.refs) {
+    good_texts += group.size();
+    without += group.empty();
+  }
+  CHECK(good.size() == 872);
+  CHECK(good_texts == 2258);
+  CHECK(without == 1);
 }
 
 TEST_CASE("real data: webnlg/dev.json reproduced byte for byte from the dev XML") {

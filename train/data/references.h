@@ -41,12 +41,14 @@ struct ReferenceSet {
 
 struct ReferenceOptions {
   // WebNLG only: keep only lexicalisations with comment="good" (what Li & Liang and LoRA train
-  // and evaluate on) instead of every <lex> of the entry.
+  // and evaluate on) instead of every <lex> of the entry. An entry may then have no reference at
+  // all (2017 dev: Building Id23); it is kept with an empty list so outputs stay line-aligned.
   bool webnlg_good_only = false;
 };
 
 // Reads `path` in the task's official format (see the table above). Throws petl::Error naming the
-// file and the line/field on malformed input; an input without any reference is an error too.
+// file and the line/field on malformed input; an input without any reference is an error too
+// (except under webnlg_good_only, see above).
 ReferenceSet load_references(Task task, const std::string& path, const ReferenceOptions& options = {});
 
 // The subset of a WebNLG ReferenceSet whose category is seen (true) or unseen (false), keeping
