@@ -242,9 +242,11 @@ class XmlParser {
         const size_t end_at = pos_;
         pos_ += 2;
         const std::string name = parse_name("an element name after '</'");
-        if (name != element.name)
-          fail_at(end_at, "expected </" + element.name + "> (opened at line " + std::to_string(element.line) +
-                              "), found </" + name + ">; instead");
+        if (name != element.name) {
+          const auto [line, column] = location(end_at);
+          throw Error(detail::concat(source_, ":", line, ":", column, ": expected </", element.name,
+                                     "> (opened at line ", element.line, "), found </", name, ">"));
+        }
         skip_space();
         expect(">", "expected '>' to end </" + element.name);
         return;
