@@ -1,5 +1,6 @@
 // Fuzz target: the RFC 4180 CSV reader and the E2E MR parser / linearizer over every field of
-// every record (train/data/csv.h, train/data/e2e.h). Only petl::Error may escape the readers.
+// every record (train/data/csv.h, train/data/e2e.h), and the E2E scorer's reading of a reference
+// file (train/data/e2e_scorer_csv.h). Only petl::Error may escape the readers.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -7,6 +8,7 @@
 #include "tensor/error.h"
 #include "train/data/csv.h"
 #include "train/data/e2e.h"
+#include "train/data/e2e_scorer_csv.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -20,6 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       return true;
     });
+  } catch (const petl::Error&) {
+  }
+  try {
+    petl::data::parse_e2e_references_as_scorer(text, "fuzz.csv");
   } catch (const petl::Error&) {
   }
   return 0;

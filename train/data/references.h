@@ -2,8 +2,9 @@
 // distinct input of a task's evaluation file, in the order of first appearance in that file (the
 // E2E challenge's convention for system outputs: line i of an output file answers inputs[i]).
 //
-//   E2E     the CSV (mr,ref): rows with the same MR string grouped, order of first appearance
-//           (e2e-metrics measure_scores.py reads the CSV this way).
+//   E2E     the CSV (mr,ref) read as the E2E scorer reads it (e2e_scorer_csv.h): rows with the
+//           same MR grouped, MRs in order of first appearance (or, as an option, runs of
+//           consecutive equal MRs, the scorer's own grouping; the same on the dev and test sets).
 //   WebNLG  the 2017 XML (a file, or a directory read recursively in sorted path order): one input
 //           per <entry>, its <lex> texts as references (all of them, or only comment="good" ones);
 //           category and seen/unseen kept per input for the seen/unseen/all split.
@@ -40,6 +41,9 @@ struct ReferenceSet {
 };
 
 struct ReferenceOptions {
+  // E2E only: group runs of consecutive identical MRs (measure_scores.py read_and_group_tsv with a
+  // plain-text output file) instead of all rows of each distinct MR.
+  bool e2e_consecutive_groups = false;
   // WebNLG only: keep only lexicalisations with comment="good" (what Li & Liang and LoRA train
   // and evaluate on) instead of every <lex> of the entry. An entry may then have no reference at
   // all (2017 dev: Building Id23); it is kept with an empty list so outputs stay line-aligned.
