@@ -415,6 +415,15 @@ TEST_CASE("references: grouped per input in order of first appearance") {
   CHECK(unseen.categories[0] == "Artist");
   CHECK(contains(error_of([&] { select_seen(e2e, true); }), "needs WebNLG references"));
 
+  ReferenceOptions by_source;
+  by_source.group_by_source = true;
+  CHECK(contains(error_of([&] { load_references(Task::e2e, csv, by_source); }), "applies to webnlg and dart"));
+  const std::string dart = dir.write("d.json", R"([{"tripleset": [["A", "P", "B"]], "annotations": [{"source": "x", "text": "a1"}]},
+    {"tripleset": [["C", "P", "D"]], "annotations": [{"source": "x", "text": "c1"}]},
+    {"tripleset": [["A", "p", "B"]], "annotations": [{"source": "x", "text": "a2"}]}])");
+  const ReferenceSet merged = load_references(Task::dart, dart, by_source);
+  REQUIRE(merged.size() == 2);  // "A : p : B" twice once properties are lower-cased
+  CHECK(merged.refs[0] == std::vector<std::string>{"a1", "a2"});
   CHECK(parse_task("dart") == Task::dart);
   CHECK(contains(error_of([] { parse_task("wmt"); }), "unknown task 'wmt'"));
   const std::string empty = dir.write("empty.csv", "mr,ref\n");
@@ -476,6 +485,14 @@ TEST_CASE("real data: WebNLG train and dev entry and text counts, categories") {
   CHECK(good.size() == 872);
   CHECK(good_texts == 2258);
   CHECK(without == 1);
+  // LoRA's gpt2_decode.py grouping: by linearized source, entries without references gone.
+  ReferenceOptions lora;
+  lora.webnlg_good_only = lora.group_by_source = true;
+  const ReferenceSet grouped = load_references(Task::webnlg, dev, lora);
+  size_t grouped_texts = 0;
+  for (const auto& group : grouped.refs) grouped_texts += group.size();
+  CHECK(grouped.size() == 870);
+  CHECK(grouped_texts == 2258);
 }
 
 TEST_CASE("real data: webnlg/dev.json reproduced byte for byte from the dev XML") {
@@ -508,6 +525,13 @@ TEST_CASE("real data: DART dev triplesets and references") {
   CHECK(e2e == 4290);  // SOURCES.md: sources e2e 4,290, webnlg 2,268, ...
   const ReferenceSet refs = load_references(Task::dart, path);
   CHECK(refs.size() == 2768);
+  ReferenceOptions lora;
+  lora.group_by_source = true;
+  const ReferenceSet grouped = load_references(Task::dart, path, lora);
+  size_t grouped_refs = 0;
+  for (const auto& group : grouped.refs) grouped_refs += group.size();
+  CHECK(grouped.size() == 2721);  // distinct "s : p : o | ..." strings (counted in Python)
+  CHECK(grouped_refs == 6980);
 }
 
 TEST_CASE("real data: XSum documents") {

@@ -93,6 +93,28 @@ void load_xsum(ReferenceSet& set, const std::string& path) {
   });
 }
 
+// LoRA gpt2_decode.py: references keyed by the source string, first appearance first.
+ReferenceSet group_by_source(const ReferenceSet& all) {
+  ReferenceSet grouped;
+  grouped.task = all.task;
+  grouped.source = all.source;
+  std::unordered_map<std::string, size_t> index_of_input;
+  for (size_t i = 0; i < all.inputs.size(); ++i) {
+    if (all.refs[i].empty()) continue;
+    const auto [it, is_new] = index_of_input.emplace(all.inputs[i], grouped.inputs.size());
+    if (is_new) {
+      add_input(grouped, all.inputs[i], {}, all.ids[i]);
+      if (!all.categories.empty()) {
+        grouped.categories.push_back(all.categories[i]);
+        grouped.seen.push_back(all.seen[i]);
+      }
+    }
+    auto& refs = grouped.refs[it->second];
+    refs.insert(refs.end(), all.refs[i].begin(), all.refs[i].end());
+  }
+  return grouped;
+}
+
 }  // namespace
 
 ReferenceSet load_references(Task task, const std::string& path, const ReferenceOptions& options) {
@@ -104,6 +126,11 @@ ReferenceSet load_references(Task task, const std::string& path, const Reference
     case Task::webnlg: load_webnlg(set, path, options); break;
     case Task::dart: load_dart(set, path); break;
     case Task::xsum: load_xsum(set, path); break;
+  }
+  if (options.group_by_source) {
+    PETL_CHECK(task == Task::webnlg || task == Task::dart, path,
+               ": grouping by linearized source applies to webnlg and dart, not ", task_name(task));
+    set = group_by_source(set);
   }
   PETL_CHECK(!set.inputs.empty(), path, ": no ", task_name(task), " inputs in this file");
   return set;

@@ -44,6 +44,11 @@ struct ReferenceOptions {
   // E2E only: group runs of consecutive identical MRs (measure_scores.py read_and_group_tsv with a
   // plain-text output file) instead of all rows of each distinct MR.
   bool e2e_consecutive_groups = false;
+  // WebNLG and DART: one input per distinct linearized source (inputs[i]), references of equal
+  // sources merged in order of first appearance, inputs left without references dropped; this is
+  // how LoRA's gpt2_decode.py groups them (refer_dict keyed by the context string), giving DART
+  // dev 2,721 inputs instead of 2,768 triplesets and WebNLG dev (good only) 870 instead of 872.
+  bool group_by_source = false;
   // WebNLG only: keep only lexicalisations with comment="good" (what Li & Liang and LoRA train
   // and evaluate on) instead of every <lex> of the entry. An entry may then have no reference at
   // all (2017 dev: Building Id23); it is kept with an empty list so outputs stay line-aligned.
