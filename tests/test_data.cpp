@@ -370,6 +370,20 @@ TEST_CASE("xsum: jsonl lines and the .document/.summary pair") {
   REQUIRE(pairs.size() == 2);
   CHECK(pairs[1].document == "Second doc.");
   CHECK(pairs[1].summary == "Second.");
+  // The original release's layout: xsum-preprocessed/{document,summary}/ID.* and the split file.
+  dir.write("pre/document/123.document", "Sentence one .\nSentence two .\n");
+  dir.write("pre/summary/123.summary", "The summary .\n");
+  const std::string split = dir.write("split.json", R"({"train": ["999"], "validation": [], "test": ["123"]})");
+  const auto ids = read_xsum_split_ids(split, "test");
+  REQUIRE(ids == std::vector<std::string>{"123"});
+  const auto preprocessed = read_xsum_preprocessed((dir.path / "pre").string(), ids);
+  REQUIRE(preprocessed.size() == 1);
+  CHECK(preprocessed[0].document == "Sentence one .\nSentence two .");
+  CHECK(preprocessed[0].summary == "The summary .");
+  CHECK(contains(error_of([&] { read_xsum_preprocessed((dir.path / "pre").string(), {"999"}); }),
+                 "999.document: cannot open"));
+  CHECK(contains(error_of([&] { read_xsum_split_ids(split, "dev"); }), "missing field 'dev'"));
+  CHECK(contains(error_of([&] { read_xsum_preprocessed((dir.path / "pre").string(), {"../x"}); }), "bad XSum id"));
   const std::string short_summaries = dir.write("short.summary", "First.\n");
   CHECK(contains(error_of([&] { read_xsum_pair(documents, short_summaries); }), "1 summaries for the 2 documents"));
 }
