@@ -340,6 +340,8 @@ TEST_CASE("dart: bad JSON and wrong types name the line or the field path") {
   CHECK(contains(message(R"([{"tripleset": [["a","b","c"]], "subtree_was_extended": "yes", "annotations": []}])"),
                  "[0].subtree_was_extended: expected true or false"));
   CHECK(contains(message("[\"\xC3\"]"), "invalid UTF-8"));
+  // Found by fuzz_jsonl: nlohmann reports a number beyond double's range as out_of_range, not parse_error.
+  CHECK(contains(message("[\n1E444]"), "d.json:1: invalid JSON: [json.exception.out_of_range.406] number overflow"));
 }
 
 // ---------------------------------------------------------------- XSum
