@@ -652,3 +652,10 @@ TEST_CASE("real data: the E2E scorer's reading of devset.csv and trainset.csv") 
   CHECK(load_references(Task::e2e, dev, consecutive).size() == 547);
   CHECK(load_references(Task::e2e, train, consecutive).size() == 42057);
 }
+
+TEST_CASE("linearizations refuse invalid UTF-8 with petl::Error") {
+  CHECK(contains(error_of([] { e2e_word_tokenize("caf\xC3"); }), "e2e_word_tokenize: invalid UTF-8 at byte 3"));
+  CHECK(contains(error_of([] { linearize_triples({Triple{"a", "P\xFF", "b"}}, TripleSeparator::between, true); }),
+                 "linearize_triples: property: invalid UTF-8"));
+  CHECK(e2e_word_tokenize("a\xC2\xA0" "b") == "a b");  // no-break space separates words
+}
