@@ -20,6 +20,7 @@
 #include "train/data/csv.h"
 #include "train/data/dart.h"
 #include "train/data/e2e.h"
+#include "train/data/e2e_scorer_csv.h"
 #include "train/data/gutenberg.h"
 #include "train/data/references.h"
 #include "train/data/text_file.h"
@@ -144,6 +145,9 @@ TEST_CASE("e2e: MR parsing and the LoRA / prefix-tuning linearization") {
         "name : Café Sicilia | Type : pub | price : less than £ 20");
   CHECK(e2e_word_tokenize("£20-25") == "£ 20 - 25");
   CHECK(e2e_word_tokenize("  5 out of 5 ") == "5 out of 5");
+  // lora_valid.txt line 26's reference (devset.csv line 27): "Alimentum isn 't family - friendly but it is in riverside . "
+  CHECK(e2e_word_tokenize("Alimentum isn't family-friendly but it is in riverside.") ==
+        "Alimentum isn 't family - friendly but it is in riverside .");
 
   CHECK(contains(error_of([] { parse_e2e_mr("name[A] area[B]", "row 7"); }), "row 7: MR 'name[A] area[B]': expected ', '"));
   CHECK(contains(error_of([] { parse_e2e_mr("name[A", "row 8"); }), "never closed"));
@@ -336,6 +340,8 @@ TEST_CASE("dart: bad JSON and wrong types name the line or the field path") {
   CHECK(contains(message(R"([{"tripleset": [["a","b","c"]], "subtree_was_extended": "yes", "annotations": []}])"),
                  "[0].subtree_was_extended: expected true or false"));
   CHECK(contains(message("[\"\xC3\"]"), "invalid UTF-8"));
+  // Found by fuzz_jsonl: nlohmann reports a number beyond double's range as out_of_range, not parse_error.
+  CHECK(contains(message("[\n1E444]"), "d.json:1: invalid JSON: [json.exception.out_of_range.406] number overflow"));
 }
 
 // ---------------------------------------------------------------- XSum
@@ -366,6 +372,20 @@ TEST_CASE("xsum: jsonl lines and the .document/.summary pair") {
   REQUIRE(pairs.size() == 2);
   CHECK(pairs[1].document == "Second doc.");
   CHECK(pairs[1].summary == "Second.");
+  // The original release's layout: xsum-preprocessed/{document,summary}/ID.* and the split file.
+  dir.write("pre/document/123.document", "Sentence one .\nSentence two .\n");
+  dir.write("pre/summary/123.summary", "The summary .\n");
+  const std::string split = dir.write("split.json", R"({"train": ["999"], "validation": [], "test": ["123"]})");
+  const auto ids = read_xsum_split_ids(split, "test");
+  REQUIRE(ids == std::vector<std::string>{"123"});
+  const auto preprocessed = read_xsum_preprocessed((dir.path / "pre").string(), ids);
+  REQUIRE(preprocessed.size() == 1);
+  CHECK(preprocessed[0].document == "Sentence one .\nSentence two .");
+  CHECK(preprocessed[0].summary == "The summary .");
+  CHECK(contains(error_of([&] { read_xsum_preprocessed((dir.path / "pre").string(), {"999"}); }),
+                 "999.document: cannot open"));
+  CHECK(contains(error_of([&] { read_xsum_split_ids(split, "dev"); }), "missing field 'dev'"));
+  CHECK(contains(error_of([&] { read_xsum_preprocessed((dir.path / "pre").string(), {"../x"}); }), "bad XSum id"));
   const std::string short_summaries = dir.write("short.summary", "First.\n");
   CHECK(contains(error_of([&] { read_xsum_pair(documents, short_summaries); }), "1 summaries for the 2 documents"));
 }
@@ -411,6 +431,15 @@ TEST_CASE("references: grouped per input in order of first appearance") {
   CHECK(unseen.categories[0] == "Artist");
   CHECK(contains(error_of([&] { select_seen(e2e, true); }), "needs WebNLG references"));
 
+  ReferenceOptions by_source;
+  by_source.group_by_source = true;
+  CHECK(contains(error_of([&] { load_references(Task::e2e, csv, by_source); }), "applies to webnlg and dart"));
+  const std::string dart = dir.write("d.json", R"([{"tripleset": [["A", "P", "B"]], "annotations": [{"source": "x", "text": "a1"}]},
+    {"tripleset": [["C", "P", "D"]], "annotations": [{"source": "x", "text": "c1"}]},
+    {"tripleset": [["A", "p", "B"]], "annotations": [{"source": "x", "text": "a2"}]}])");
+  const ReferenceSet merged = load_references(Task::dart, dart, by_source);
+  REQUIRE(merged.size() == 2);  // "A : p : B" twice once properties are lower-cased
+  CHECK(merged.refs[0] == std::vector<std::string>{"a1", "a2"});
   CHECK(parse_task("dart") == Task::dart);
   CHECK(contains(error_of([] { parse_task("wmt"); }), "unknown task 'wmt'"));
   const std::string empty = dir.write("empty.csv", "mr,ref\n");
@@ -462,6 +491,24 @@ TEST_CASE("real data: WebNLG train and dev entry and text counts, categories") {
     CHECK(total == texts);
     CHECK(std::count(refs.seen.begin(), refs.seen.end(), true) == std::ptrdiff_t(entries));  // 2017 train/dev: seen only
   }
+  // Only comment="good" texts: dev.json has 2,258 good and 10 toFix; Building Id23 keeps none.
+  const ReferenceSet good = load_references(Task::webnlg, dev, ReferenceOptions{.webnlg_good_only = true});
+  size_t good_texts = 0, without = 0;
+  for (const auto& group : good.refs) {
+    good_texts += group.size();
+    without += group.empty();
+  }
+  CHECK(good.size() == 872);
+  CHECK(good_texts == 2258);
+  CHECK(without == 1);
+  // LoRA's gpt2_decode.py grouping: by linearized source, entries without references gone.
+  ReferenceOptions lora;
+  lora.webnlg_good_only = lora.group_by_source = true;
+  const ReferenceSet grouped = load_references(Task::webnlg, dev, lora);
+  size_t grouped_texts = 0;
+  for (const auto& group : grouped.refs) grouped_texts += group.size();
+  CHECK(grouped.size() == 870);
+  CHECK(grouped_texts == 2258);
 }
 
 TEST_CASE("real data: webnlg/dev.json reproduced byte for byte from the dev XML") {
@@ -494,6 +541,13 @@ TEST_CASE("real data: DART dev triplesets and references") {
   CHECK(e2e == 4290);  // SOURCES.md: sources e2e 4,290, webnlg 2,268, ...
   const ReferenceSet refs = load_references(Task::dart, path);
   CHECK(refs.size() == 2768);
+  ReferenceOptions lora;
+  lora.group_by_source = true;
+  const ReferenceSet grouped = load_references(Task::dart, path, lora);
+  size_t grouped_refs = 0;
+  for (const auto& group : grouped.refs) grouped_refs += group.size();
+  CHECK(grouped.size() == 2721);  // distinct "s : p : o | ..." strings (counted in Python)
+  CHECK(grouped_refs == 6980);
 }
 
 TEST_CASE("real data: XSum documents") {
@@ -524,4 +578,84 @@ TEST_CASE("real data: every Gutenberg book has its START and END markers") {
     ++books;
   }
   CHECK(books == 73);
+}
+
+TEST_CASE("text files: atomic write replaces the whole file and leaves no temporary behind") {
+  TempDir dir;
+  const std::string path = (dir.path / "out.json").string();
+  write_text_file_atomic(path, "first");
+  write_text_file_atomic(path, "second, longer");
+  CHECK(read_text_file(path) == "second, longer");
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path)) ++files;
+  CHECK(files == 1);
+  const std::string missing = (dir.path / "no_such_dir" / "out.json").string();
+  CHECK(contains(error_of([&] { write_text_file_atomic(missing, "x"); }), "cannot create a temporary file"));
+}
+
+// ---------------------------------------------------------------- the E2E scorer's reading
+
+TEST_CASE("e2e scorer reading: stripped lines, mojibake fixes, joined quoted lines, header columns") {
+  TempDir dir;
+  // Two references whose quoted field spans lines, a "Â£" to fix, surrounding spaces, a BOM, an
+  // empty line and columns in another order. measure_scores.py's read_tsv logic (run in Python on
+  // these bytes) reads [("name[A]", "Costs £20.Cheap."), ("name[A]", "Nice.  "), ("name[B]", "B é")].
+  const std::string path = dir.write(
+      "refs.csv", "\xEF\xBB\xBFref,MR\r\n\"Costs Â£20.\r\n   Cheap.\",\"name[A]\"\r\n\r\n  Nice.  ,name[A]\r\nB Ã©,name[B]\r\n");
+  const auto rows = read_e2e_references_as_scorer(path);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].mr == "name[A]");
+  CHECK(rows[0].ref == "Costs £20.Cheap.");
+  CHECK(rows[1].ref == "Nice.  ");  // only the line's ends are stripped
+  CHECK(rows[1].line == 5);
+  CHECK(rows[2].ref == "B é");
+  CHECK(python_strip("\xC2\xA0 x y\xE3\x80\x80\t") == "x y");  // NBSP and ideographic space are whitespace
+
+  const std::string tsv = dir.write("refs.tsv", "mr\tref\nname[A]\ta, b\n");
+  REQUIRE(read_e2e_references_as_scorer(tsv).size() == 1);
+  CHECK(read_e2e_references_as_scorer(tsv)[0].ref == "a, b");
+  const std::string no_header = dir.write("nohead.csv", "name[A],a\n");
+  CHECK(contains(error_of([&] { read_e2e_references_as_scorer(no_header); }), "nohead.csv:1: expected a header"));
+  const std::string short_row = dir.write("short.csv", "mr,ref\nname[A]\n");
+  CHECK(contains(error_of([&] { read_e2e_references_as_scorer(short_row); }), "short.csv:2: expected 2 fields"));
+
+  const std::string scattered = dir.write("scattered.csv", "mr,ref\nname[A],a1\nname[B],b1\nname[A],a2\n");
+  CHECK(load_references(Task::e2e, scattered).size() == 2);
+  ReferenceOptions consecutive;
+  consecutive.e2e_consecutive_groups = true;
+  const ReferenceSet runs = load_references(Task::e2e, scattered, consecutive);
+  REQUIRE(runs.size() == 3);
+  CHECK(runs.refs[2] == std::vector<std::string>{"a2"});
+}
+
+TEST_CASE("real data: the E2E scorer's reading of devset.csv and trainset.csv") {
+  const std::string train = petl::testing::data_file("e2e/trainset.csv");
+  const std::string dev = petl::testing::data_file("e2e/devset.csv");
+  if (train.empty() || dev.empty()) PETL_SKIP("e2e/trainset.csv or devset.csv not in the data directory");
+  // dev: identical to the RFC 4180 reading. train: 4 rows differ (multi-line or space-padded
+  // references), as Python's csv.reader over measure_scores.py's stripped lines gives them.
+  const auto dev_rfc = read_e2e_csv(dev);
+  const auto dev_scorer = read_e2e_references_as_scorer(dev);
+  REQUIRE(dev_rfc.size() == dev_scorer.size());
+  size_t dev_different = 0;
+  for (size_t i = 0; i < dev_rfc.size(); ++i)
+    dev_different += dev_rfc[i].mr != dev_scorer[i].mr || dev_rfc[i].ref != dev_scorer[i].ref;
+  CHECK(dev_different == 0);
+  const auto train_rfc = read_e2e_csv(train);
+  const auto train_scorer = read_e2e_references_as_scorer(train);
+  REQUIRE(train_rfc.size() == train_scorer.size());
+  size_t train_different = 0;
+  for (size_t i = 0; i < train_rfc.size(); ++i) train_different += train_rfc[i].ref != train_scorer[i].ref;
+  CHECK(train_different == 4);
+  ReferenceOptions consecutive;
+  consecutive.e2e_consecutive_groups = true;
+  CHECK(load_references(Task::e2e, dev, consecutive).size() == 547);
+  CHECK(load_references(Task::e2e, train, consecutive).size() == 42057);
+}
+
+TEST_CASE("linearizations refuse invalid UTF-8 with petl::Error") {
+  CHECK(contains(error_of([] { e2e_word_tokenize("caf\xC3"); }), "e2e_word_tokenize: invalid UTF-8 at byte 3"));
+  CHECK(contains(error_of([] { linearize_triples({Triple{"a", "P\xFF", "b"}}, TripleSeparator::between, true); }),
+                 "linearize_triples: property: invalid UTF-8"));
+  CHECK(e2e_word_tokenize("a\xC2\xA0" "b") == "a b");  // no-break space separates words
 }

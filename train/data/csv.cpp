@@ -5,8 +5,8 @@
 
 namespace petl::data {
 
-CsvParser::CsvParser(std::string source_name, CsvRecordHandler on_record)
-    : source_name_(std::move(source_name)), on_record_(std::move(on_record)) {}
+CsvParser::CsvParser(std::string source_name, CsvRecordHandler on_record, CsvDialect dialect)
+    : source_name_(std::move(source_name)), on_record_(std::move(on_record)), dialect_(std::move(dialect)) {}
 
 void CsvParser::parse_into_record(std::string_view line, int64_t line_number) {
   auto column = [&] { return record_.fields.size(); };
@@ -25,13 +25,13 @@ void CsvParser::parse_into_record(std::string_view line, int64_t line_number) {
       }
       continue;
     }
-    if (c == ',') {
+    if (c == dialect_.delimiter) {
       record_.fields.emplace_back();
       after_closing_quote_ = field_was_quoted_ = false;
       continue;
     }
     PETL_CHECK(!after_closing_quote_, source_name_, ":", line_number, ": column ", column(),
-               ": expected ',' or end of line after the closing quote, found '", c, "'");
+               ": expected the delimiter or end of line after the closing quote, found '", c, "'");
     if (c == '"') {
       PETL_CHECK(field.empty(), source_name_, ":", line_number, ": column ", column(),
                  ": quote inside an unquoted field (a field with quotes must be quoted whole)");
@@ -45,7 +45,7 @@ void CsvParser::parse_into_record(std::string_view line, int64_t line_number) {
 
 bool CsvParser::feed_line(std::string_view line, int64_t line_number) {
   if (in_quotes_) {
-    record_.fields.back().push_back('\n');  // the line end belongs to the quoted field
+    record_.fields.back() += dialect_.quoted_line_end;  // the line end belongs to the quoted field
   } else {
     record_ = CsvRecord{{std::string()}, line_number};
     after_closing_quote_ = field_was_quoted_ = false;

@@ -1,4 +1,4 @@
-// RFC 4180 CSV: fields separated by commas, records by line ends; a field may be quoted with '"',
+// RFC 4180 CSV: fields separated by commas (or another delimiter, CsvDialect), records by line ends; a field may be quoted with '"',
 // and then holds commas, line ends and doubled quotes ("" -> "). Strict: a quote inside an unquoted
 // field, text after a closing quote, or a quoted field still open at the end of input is an error
 // naming the file, the line and the column. Line ends inside quoted fields come back as "\n"
@@ -20,10 +20,17 @@ struct CsvRecord {
 // Called once per record, the header included; return false to stop reading.
 using CsvRecordHandler = std::function<bool(const CsvRecord& record)>;
 
+struct CsvDialect {
+  char delimiter = ',';
+  // What a line end inside a quoted field becomes. RFC 4180 keeps it ("\n"); Python's csv.reader
+  // fed a list of already split lines (as the E2E scorer does) joins them with nothing ("").
+  std::string quoted_line_end = "\n";
+};
+
 // Assembles records from lines fed in order; a quoted field may span lines.
 class CsvParser {
  public:
-  CsvParser(std::string source_name, CsvRecordHandler on_record);
+  CsvParser(std::string source_name, CsvRecordHandler on_record, CsvDialect dialect = {});
   // Returns false when the handler asked to stop.
   bool feed_line(std::string_view line, int64_t line_number);
   // Call after the last line: throws if a quoted field is still open.
@@ -33,6 +40,7 @@ class CsvParser {
   void parse_into_record(std::string_view line, int64_t line_number);
   std::string source_name_;
   CsvRecordHandler on_record_;
+  CsvDialect dialect_;
   CsvRecord record_;
   bool in_quotes_ = false;
   bool after_closing_quote_ = false;

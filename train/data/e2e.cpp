@@ -70,16 +70,17 @@ bool is_ascii_alnum(char32_t c) {
   return (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z') || (c >= U'0' && c <= U'9');
 }
 // Non-ASCII code points are word characters (letters such as 'é') except the punctuation and
-// symbol ranges: Latin-1 U+00A0-U+00BF (£ is U+00A3), × and ÷, General Punctuation
-// U+2000-U+206F (dashes, quotes) and Currency Symbols U+20A0-U+20CF (€).
+// symbol ranges: Latin-1 U+00A1-U+00BF (£ is U+00A3), × and ÷, General Punctuation U+2000-U+206F
+// (dashes, quotes) and Currency Symbols U+20A0-U+20CF (€). U+00A0, no-break space, is a space.
 bool is_non_ascii_symbol(char32_t c) {
-  return (c >= 0xA0 && c <= 0xBF) || c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x206F) ||
+  return (c >= 0xA1 && c <= 0xBF) || c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x206F) ||
          (c >= 0x20A0 && c <= 0x20CF);
 }
-bool is_space(char32_t c) { return c == U' ' || c == U'\t' || c == U'\n' || c == U'\r'; }
+bool is_space(char32_t c) { return c == U' ' || c == U'\t' || c == U'\n' || c == U'\r' || c == 0xA0; }
 }  // namespace
 
 std::string e2e_word_tokenize(std::string_view text) {
+  check_utf8(text, "e2e_word_tokenize");
   std::string out;
   auto separate = [&] {
     if (!out.empty() && out.back() != ' ') out.push_back(' ');
@@ -91,6 +92,10 @@ std::string e2e_word_tokenize(std::string_view text) {
       separate();
     } else if (is_ascii_alnum(c) || (c >= 0x80 && !is_non_ascii_symbol(c))) {
       tokenizer::utf8::append(out, c);
+    } else if (c == U'\'' && !out.empty() && out.back() != ' ' && pos < text.size() &&
+               is_ascii_alnum(char32_t(text[pos]))) {
+      separate();  // clitics: "isn't" -> "isn 't", "there's" -> "there 's"
+      out.push_back('\'');
     } else {
       separate();
       tokenizer::utf8::append(out, c);

@@ -38,9 +38,13 @@ std::vector<E2eAttribute> parse_e2e_mr(std::string_view mr, const std::string& w
 std::string linearize_e2e_mr(std::string_view mr, const std::string& where);
 
 // The word tokenization those files apply to MR values: a space on each side of every character
-// that is neither a letter, a digit nor whitespace (so "£20-25" -> "£ 20 - 25"), runs of spaces
-// collapsed, no leading/trailing space. Non-ASCII letters (é) are letters; non-ASCII punctuation
-// and currency symbols (£, €, –, “) are split off like ASCII punctuation.
+// that is neither a letter, a digit nor whitespace (so "£20-25" -> "£ 20 - 25"), an apostrophe
+// between a letter and a letter/digit split off with what follows ("isn't" -> "isn 't"), runs of
+// spaces collapsed, no leading/trailing space. Non-ASCII letters (é) are letters; non-ASCII
+// punctuation and currency symbols (£, €, –, “) are split off like ASCII punctuation.
+// Exact on every MR value of the E2E data; on the references of lora_valid.txt it gives the file's
+// text (minus the trailing space) for 4,645 of 4,672 rows: that tokenizer keeps "..", "-friendly"
+// and "Cambridge-" whole, so read tokenized references from those files, not from here.
 std::string e2e_word_tokenize(std::string_view text);
 
 // One line of the `source||target` form.

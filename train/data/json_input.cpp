@@ -23,6 +23,9 @@ nlohmann::json parse_json(std::string_view text, const std::string& source, int6
     const size_t detail_at = what.find("syntax error");
     if (detail_at != std::string::npos) what = what.substr(detail_at);
     throw Error(detail::concat(source, ":", line, ":", column, ": invalid JSON: ", what));
+  } catch (const nlohmann::json::exception& error) {
+    // Errors without a position, e.g. out_of_range 406 for a number beyond double's range.
+    throw Error(detail::concat(source, ":", first_line, ": invalid JSON: ", error.what()));
   }
 }
 

@@ -5,7 +5,7 @@
 
 #include "tensor/error.h"
 #include "train/data/dart.h"
-#include "train/data/e2e.h"
+#include "train/data/e2e_scorer_csv.h"
 #include "train/data/webnlg.h"
 #include "train/data/xsum.h"
 
@@ -43,14 +43,22 @@ void add_input(ReferenceSet& set, std::string input, std::vector<std::string> re
   set.ids.push_back(std::move(id));
 }
 
-// e2e-metrics measure_scores.py: references grouped by MR, MRs in order of first appearance.
-void load_e2e(ReferenceSet& set, const std::string& path) {
+// Rows as the E2E scorer reads them (e2e_scorer_csv.h). Grouped by distinct MR in order of first
+// appearance, or, as measure_scores.py read_and_group_tsv does for plain-text outputs, by runs of
+// consecutive identical MRs; the two agree on devset.csv (547) and on the test set, whose rows
+// are grouped, and differ on trainset.csv (4,862 MRs, 42,057 runs).
+void load_e2e(ReferenceSet& set, const std::string& path, const ReferenceOptions& options) {
   std::unordered_map<std::string, size_t> index_of_mr;
-  for_each_e2e_row(path, [&](const E2eRow& row) {
+  for (const E2eRow& row : read_e2e_references_as_scorer(path)) {
+    if (options.e2e_consecutive_groups) {
+      if (set.inputs.empty() || set.inputs.back() != row.mr) add_input(set, row.mr, {}, "");
+      set.refs.back().push_back(row.ref);
+      continue;
+    }
     const auto [it, is_new] = index_of_mr.emplace(row.mr, set.inputs.size());
     if (is_new) add_input(set, row.mr, {}, "");
     set.refs[it->second].push_back(row.ref);
-  });
+  }
 }
 
 void load_webnlg(ReferenceSet& set, const std::string& path, const ReferenceOptions& options) {
@@ -58,8 +66,10 @@ void load_webnlg(ReferenceSet& set, const std::string& path, const ReferenceOpti
     std::vector<std::string> refs;
     for (const WebNlgLexicalisation& lex : entry.lexicalisations)
       if (!options.webnlg_good_only || lex.comment == "good") refs.push_back(lex.text);
-    PETL_CHECK(!refs.empty(), entry.file, ":", entry.line, ": entry ", entry.eid, " has no ",
-               options.webnlg_good_only ? "comment=\"good\" " : "", "<lex> to score against");
+    // With good_only an entry may keep no reference (2017 dev: Building Id23 has only "toFix"
+    // texts); it stays, so outputs stay line-aligned, as in Li & Liang's evaluation loader.
+    PETL_CHECK(!refs.empty() || options.webnlg_good_only, entry.file, ":", entry.line, ": entry ", entry.eid,
+               " has no <lex> to score against");
     add_input(set, linearize_webnlg_lora(entry), std::move(refs),
               entry.category + "/" + entry.size + "/" + entry.eid);
     set.categories.push_back(entry.category);
@@ -83,6 +93,28 @@ void load_xsum(ReferenceSet& set, const std::string& path) {
   });
 }
 
+// LoRA gpt2_decode.py: references keyed by the source string, first appearance first.
+ReferenceSet group_by_source(const ReferenceSet& all) {
+  ReferenceSet grouped;
+  grouped.task = all.task;
+  grouped.source = all.source;
+  std::unordered_map<std::string, size_t> index_of_input;
+  for (size_t i = 0; i < all.inputs.size(); ++i) {
+    if (all.refs[i].empty()) continue;
+    const auto [it, is_new] = index_of_input.emplace(all.inputs[i], grouped.inputs.size());
+    if (is_new) {
+      add_input(grouped, all.inputs[i], {}, all.ids[i]);
+      if (!all.categories.empty()) {
+        grouped.categories.push_back(all.categories[i]);
+        grouped.seen.push_back(all.seen[i]);
+      }
+    }
+    auto& refs = grouped.refs[it->second];
+    refs.insert(refs.end(), all.refs[i].begin(), all.refs[i].end());
+  }
+  return grouped;
+}
+
 }  // namespace
 
 ReferenceSet load_references(Task task, const std::string& path, const ReferenceOptions& options) {
@@ -90,10 +122,15 @@ ReferenceSet load_references(Task task, const std::string& path, const Reference
   set.task = task;
   set.source = path;
   switch (task) {
-    case Task::e2e: load_e2e(set, path); break;
+    case Task::e2e: load_e2e(set, path, options); break;
     case Task::webnlg: load_webnlg(set, path, options); break;
     case Task::dart: load_dart(set, path); break;
     case Task::xsum: load_xsum(set, path); break;
+  }
+  if (options.group_by_source) {
+    PETL_CHECK(task == Task::webnlg || task == Task::dart, path,
+               ": grouping by linearized source applies to webnlg and dart, not ", task_name(task));
+    set = group_by_source(set);
   }
   PETL_CHECK(!set.inputs.empty(), path, ": no ", task_name(task), " inputs in this file");
   return set;

@@ -2,8 +2,9 @@
 // distinct input of a task's evaluation file, in the order of first appearance in that file (the
 // E2E challenge's convention for system outputs: line i of an output file answers inputs[i]).
 //
-//   E2E     the CSV (mr,ref): rows with the same MR string grouped, order of first appearance
-//           (e2e-metrics measure_scores.py reads the CSV this way).
+//   E2E     the CSV (mr,ref) read as the E2E scorer reads it (e2e_scorer_csv.h): rows with the
+//           same MR grouped, MRs in order of first appearance (or, as an option, runs of
+//           consecutive equal MRs, the scorer's own grouping; the same on the dev and test sets).
 //   WebNLG  the 2017 XML (a file, or a directory read recursively in sorted path order): one input
 //           per <entry>, its <lex> texts as references (all of them, or only comment="good" ones);
 //           category and seen/unseen kept per input for the seen/unseen/all split.
@@ -40,13 +41,23 @@ struct ReferenceSet {
 };
 
 struct ReferenceOptions {
+  // E2E only: group runs of consecutive identical MRs (measure_scores.py read_and_group_tsv with a
+  // plain-text output file) instead of all rows of each distinct MR.
+  bool e2e_consecutive_groups = false;
+  // WebNLG and DART: one input per distinct linearized source (inputs[i]), references of equal
+  // sources merged in order of first appearance, inputs left without references dropped; this is
+  // how LoRA's gpt2_decode.py groups them (refer_dict keyed by the context string), giving DART
+  // dev 2,721 inputs instead of 2,768 triplesets and WebNLG dev (good only) 870 instead of 872.
+  bool group_by_source = false;
   // WebNLG only: keep only lexicalisations with comment="good" (what Li & Liang and LoRA train
-  // and evaluate on) instead of every <lex> of the entry.
+  // and evaluate on) instead of every <lex> of the entry. An entry may then have no reference at
+  // all (2017 dev: Building Id23); it is kept with an empty list so outputs stay line-aligned.
   bool webnlg_good_only = false;
 };
 
 // Reads `path` in the task's official format (see the table above). Throws petl::Error naming the
-// file and the line/field on malformed input; an input without any reference is an error too.
+// file and the line/field on malformed input; an input without any reference is an error too
+// (except under webnlg_good_only, see above).
 ReferenceSet load_references(Task task, const std::string& path, const ReferenceOptions& options = {});
 
 // The subset of a WebNLG ReferenceSet whose category is seen (true) or unseen (false), keeping

@@ -1,5 +1,12 @@
 #include "train/data/text_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -76,6 +83,46 @@ void for_each_line(const std::string& path,
     }
   }
   if (!pending.empty()) emit(pending);
+}
+
+void write_text_file_atomic(const std::string& path, std::string_view content) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string temp_name = target.filename().string();
+  temp_name.insert(0, 1, '.');
+  temp_name.append(".tmp-XXXXXX");  // mkstemp fills in the X's
+  std::string temp = (directory / temp_name).string();
+  const int fd = ::mkstemp(temp.data());
+  PETL_CHECK(fd >= 0, path, ": cannot create a temporary file in ", directory.string(), ": ", std::strerror(errno));
+  auto fail = [&](const char* what) {
+    const std::string reason = std::strerror(errno);
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw Error(detail::concat(path, ": ", what, ": ", reason));
+  };
+  for (size_t written = 0; written < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("write failed");
+    written += size_t(n);
+  }
+  if (::fchmod(fd, 0644) != 0) fail("chmod failed");
+  if (::fsync(fd) != 0) fail("fsync failed");
+  if (::close(fd) != 0) {
+    ::unlink(temp.c_str());
+    throw Error(detail::concat(path, ": close failed: ", std::strerror(errno)));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temp.c_str());
+    throw Error(detail::concat(path, ": cannot rename the temporary file into place: ", reason));
+  }
+  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);  // makes the rename durable; best effort where directories cannot be synced
+    ::close(dir_fd);
+  }
 }
 
 }  // namespace petl::data

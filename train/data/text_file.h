@@ -21,6 +21,11 @@ std::string read_text_file(const std::string& path);
 void for_each_line(const std::string& path,
                    const std::function<bool(std::string_view line, int64_t line_number)>& on_line);
 
+// Writes `content` to `path` atomically: a temporary file in the same directory, fsync, rename
+// over `path` (then fsync of the directory), so readers see the old file or the whole new one.
+// Throws petl::Error naming the path on any failure, leaving no temporary file behind.
+void write_text_file_atomic(const std::string& path, std::string_view content);
+
 // Throws petl::Error "<where>: invalid UTF-8 at byte N" unless `text` is valid UTF-8.
 void check_utf8(std::string_view text, const std::string& where);
 

@@ -1,6 +1,7 @@
 #include "train/data/triples.h"
 
 #include "tokenizer/utf8.h"
+#include "train/data/text_file.h"
 
 namespace petl::data {
 
@@ -19,6 +20,7 @@ char32_t to_lower(char32_t c) {
 }
 
 std::string lowercase(const std::string& text) {
+  check_utf8(text, "linearize_triples: property");
   std::string out;
   size_t pos = 0;
   while (pos < text.size()) tokenizer::utf8::append(out, to_lower(tokenizer::utf8::decode(text, pos)));

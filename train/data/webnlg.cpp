@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
+#include "train/data/text_file.h"
 #include "train/data/xml.h"
 
 namespace petl::data {
@@ -107,7 +108,11 @@ WebNlgEntry read_entry(const std::string& path, const XmlElement& element) {
 }  // namespace
 
 std::vector<WebNlgEntry> read_webnlg_file(const std::string& path) {
-  const XmlElement root = read_xml_file(path);
+  return parse_webnlg(read_text_file(path), path);
+}
+
+std::vector<WebNlgEntry> parse_webnlg(std::string_view xml_text, const std::string& path) {
+  const XmlElement root = parse_xml(xml_text, path);
   PETL_CHECK(root.name == "benchmark", at(path, root), ": expected the root element <benchmark>");
   std::vector<WebNlgEntry> entries;
   for (const XmlElement& block : root.children) {

@@ -38,6 +38,8 @@ bool webnlg_is_seen_category(std::string_view category);
 
 // Entries of one XML file, in document order.
 std::vector<WebNlgEntry> read_webnlg_file(const std::string& path);
+// The same over XML text in memory; `source_name` is what errors (and WebNlgEntry::file) call it.
+std::vector<WebNlgEntry> parse_webnlg(std::string_view xml_text, const std::string& source_name);
 // Entries of a file, or of every *.xml under a directory (recursively) in sorted path order.
 std::vector<WebNlgEntry> read_webnlg(const std::string& path);
 

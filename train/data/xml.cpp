@@ -64,8 +64,14 @@ class XmlParser {
 
   [[noreturn]] void fail_at(size_t at, const std::string& what) const {
     const auto [line, column] = location(at);
-    std::string found = at < text_.size() ? "'" + std::string(1, text_[at]) + "'" : "end of input";
-    if (at < text_.size() && text_[at] == '\n') found = "end of line";
+    std::string found = "end of input";
+    if (at < text_.size()) {
+      const auto byte = static_cast<unsigned char>(text_[at]);
+      static const char* hex = "0123456789ABCDEF";
+      if (byte == '\n') found = "end of line";
+      else if (byte < 0x20 || byte >= 0x80) found = std::string("byte 0x") + hex[byte >> 4] + hex[byte & 15];
+      else found = "'" + std::string(1, char(byte)) + "'";
+    }
     throw Error(detail::concat(source_, ":", line, ":", column, ": ", what, ", found ", found));
   }
   void fail_unless(bool ok, const std::string& what) const {
@@ -242,9 +248,11 @@ class XmlParser {
         const size_t end_at = pos_;
         pos_ += 2;
         const std::string name = parse_name("an element name after '</'");
-        if (name != element.name)
-          fail_at(end_at, "expected </" + element.name + "> (opened at line " + std::to_string(element.line) +
-                              "), found </" + name + ">; instead");
+        if (name != element.name) {
+          const auto [line, column] = location(end_at);
+          throw Error(detail::concat(source_, ":", line, ":", column, ": expected </", element.name,
+                                     "> (opened at line ", element.line, "), found </", name, ">"));
+        }
         skip_space();
         expect(">", "expected '>' to end </" + element.name);
         return;

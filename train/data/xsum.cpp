@@ -1,5 +1,7 @@
 #include "train/data/xsum.h"
 
+#include <filesystem>
+
 #include "tensor/error.h"
 #include "train/data/json_input.h"
 #include "train/data/text_file.h"
@@ -55,6 +57,35 @@ std::vector<XsumExample> read_xsum_pair(const std::string& document_path, const 
   });
   PETL_CHECK(size_t(summaries) == examples.size(), summary_path, ": ", summaries, " summaries for the ",
              examples.size(), " documents of ", document_path, " (expected one a line, line-aligned)");
+  return examples;
+}
+
+std::vector<std::string> read_xsum_split_ids(const std::string& split_json_path, const std::string& split) {
+  const nlohmann::json document = parse_json(read_text_file(split_json_path), split_json_path);
+  const std::string where = split_json_path + ": field '" + split + "'";
+  const nlohmann::json& ids = json_array(json_member(document, split.c_str(), split_json_path), where);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < ids.size(); ++i) out.push_back(json_string(ids[i], detail::concat(where, "[", i, "]")));
+  return out;
+}
+
+std::vector<XsumExample> read_xsum_preprocessed(const std::string& directory, const std::vector<std::string>& ids) {
+  namespace fs = std::filesystem;
+  auto text_without_final_line_end = [](const std::string& path) {
+    std::string text = read_text_file(path);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+  };
+  std::vector<XsumExample> examples;
+  for (const std::string& id : ids) {
+    PETL_CHECK(!id.empty() && id.find('/') == std::string::npos && id != "." && id != "..", directory,
+               ": bad XSum id '", id, "' (expected a BBC article id)");
+    XsumExample example;
+    example.id = id;
+    example.document = text_without_final_line_end((fs::path(directory) / "document" / (id + ".document")).string());
+    example.summary = text_without_final_line_end((fs::path(directory) / "summary" / (id + ".summary")).string());
+    examples.push_back(std::move(example));
+  }
   return examples;
 }
 
