@@ -29,10 +29,10 @@ Tensor from_host(const std::vector<Src>& values, const Shape& shape, DType dtype
   PETL_CHECK(int64_t(values.size()) == numel_of(shape), "from_vector: ", values.size(),
              " values cannot fill shape ", shape_str(shape), " (", numel_of(shape), " elements)");
   Tensor host = Tensor::empty(shape, dtype, Device::cpu());
-  dispatch_all(dtype, "from_vector", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = host.data<scalar_t>();
-    for (std::size_t i = 0; i < values.size(); ++i) p[i] = scalar_t(values[i]);
+  dispatch_all(dtype, "from_vector", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = host.data<T>();
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = T(values[i]);
   });
   return device.is_cpu() ? host : kernel::to(host, device);
 }
