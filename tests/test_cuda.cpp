@@ -18,12 +18,12 @@
 
 #include "support/skip.h"
 #include "support/tensor_helpers.h"
-#include "tensor/cuda/cuda_settings.h"
+#include "tensor/cuda/settings.h"
 
 #if defined(PETL_WITH_CUDA)
 #include <cuda_runtime.h>
 
-#include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/check.h"
 #endif
 
 using namespace petl;
@@ -291,7 +291,9 @@ TEST_CASE("cuda: softmax and log-softmax forward and backward") {
   if (!petl::cuda_available()) PETL_SKIP("no CUDA device");
   for (DType dt : {DType::F64, DType::F32}) {
     const Tol tol = tol_for(dt);
-    for (const Shape& shape : {Shape{9, 37}, Shape{4, 5000}, Shape{3, 1}, Shape{2, 3, 130}}) {
+    // [4, 1100]: rows longer than the 512-thread block (axis -1) and, along axis 0, more rows than
+    // the grid has blocks (the grid-stride loop); [3, 1]: a one-element row.
+    for (const Shape& shape : {Shape{9, 37}, Shape{4, 1100}, Shape{3, 1}, Shape{2, 3, 130}}) {
       Tensor x = rand_cpu(shape, dt, 50), g = rand_cpu(shape, dt, 51);
       Tensor dx = on_gpu(x), dg = on_gpu(g);
       for (bool log : {false, true}) {
@@ -312,7 +314,9 @@ TEST_CASE("cuda: layer norm forward and backward, with and without affine parame
   if (!petl::cuda_available()) PETL_SKIP("no CUDA device");
   for (DType dt : {DType::F64, DType::F32}) {
     const Tol tol = tol_for(dt);
-    for (const Shape& shape : {Shape{6, 5, 48}, Shape{2000, 64}, Shape{3, 1000}, Shape{4, 1}}) {
+    // [300, 64]: more rows than the grid has blocks, and dgamma/dbeta column sums long enough for
+    // the two-pass (chunked) reduction; [3, 600]: rows longer than the 512-thread block.
+    for (const Shape& shape : {Shape{6, 5, 48}, Shape{300, 64}, Shape{3, 600}, Shape{4, 1}}) {
       const int64_t n = shape.back();
       Tensor x = rand_cpu(shape, dt, 60), g = rand_cpu(shape, dt, 61);
       Tensor gamma = rand_cpu({n}, dt, 62), beta = rand_cpu({n}, dt, 63);
