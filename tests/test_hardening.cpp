@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "support/tensor_helpers.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/error.h"
+#include "train/lib/command_line.h"
+#include "train/lib/demo_task.h"
 
 using namespace petl;
 using doctest::Contains;
@@ -128,4 +131,74 @@ TEST_CASE("tokenizer: vocabulary errors give the byte offset, not only 'line 1'"
   CHECK(contains(msg, vocab.string() + ":1 (byte 17): token 'a' appears a second time (first on line 1, byte 1)"));
   // The tokenizer's errors are petl::Errors, so one catch handles every bad input.
   CHECK_THROWS_AS(Tokenizer::load_huggingface(dir.path), Error);
+}
+
+// ---------------------------------------------------------------- command lines (train, petl_bench)
+
+namespace {
+// Parses `args` with train's flags; the error message, or "" when they parse.
+std::string train_flags_error(std::vector<std::string> args) {
+  const std::vector<cli::FlagSpec> specs = {{"--steps", true}, {"--seed", true}, {"--lr", true}, {"--help", false}};
+  return error_of([&] {
+    for (const auto& flag : cli::parse_flags("train", args, specs)) {
+      if (flag.name == "--steps") cli::parse_integer("train", flag, 1, INT64_MAX);
+      if (flag.name == "--seed") cli::parse_unsigned("train", flag);
+      if (flag.name == "--lr") cli::parse_positive("train", flag);
+    }
+  });
+}
+}  // namespace
+
+TEST_CASE("train flags: non-finite learning rates and out-of-range step counts are refused") {
+  for (const char* lr : {"inf", "1e999", "nan", "-nan", "0", "-0.1", "", "0.1x"}) {
+    CAPTURE(lr);
+    CHECK(contains(train_flags_error({"--lr", lr}), "train: --lr expects a finite number > 0, got '" + std::string(lr) + "'"));
+  }
+  CHECK(contains(train_flags_error({"--steps", "99999999999999999999999"}),
+                 "train: --steps expects an integer in [1, 9223372036854775807], got '99999999999999999999999'"));
+  CHECK(contains(train_flags_error({"--steps", "0"}), "--steps expects an integer in [1, "));
+  CHECK(contains(train_flags_error({"--steps", "+5"}), "--steps expects an integer"));
+  CHECK(contains(train_flags_error({"--seed", "-1"}), "--seed expects an integer in [0, 18446744073709551615]"));
+  CHECK(train_flags_error({"--steps", "5", "--lr", "0.01", "--seed", "18446744073709551615"}).empty());
+}
+
+TEST_CASE("train flags: --flag=value works, 'needs a value' only when a value is missing, unknown flags named") {
+  CHECK(train_flags_error({"--steps=5", "--lr=1e-3"}).empty());
+  const std::vector<std::string> args = {"--steps=5", "--lr=1e-3", "--seed", "7"};
+  const auto flags = cli::parse_flags("train", args, {{"--steps", true}, {"--seed", true}, {"--lr", true}});
+  REQUIRE(flags.size() == 3);
+  CHECK(flags[0].value == "5");
+  CHECK(flags[1].value == "1e-3");
+  CHECK(flags[2].value == "7");
+  CHECK(contains(train_flags_error({"foo"}), "train: unexpected argument 'foo'"));
+  CHECK(contains(train_flags_error({"--steps", "5", "--bogus"}), "train: unknown flag '--bogus' (known: --steps, --seed, --lr, --help)"));
+  CHECK(contains(train_flags_error({"--bogus=3"}), "unknown flag '--bogus'"));
+  CHECK(contains(train_flags_error({"--steps", "5", "--lr"}), "train: --lr needs a value"));
+  CHECK(contains(train_flags_error({"--help=yes"}), "--help takes no value"));
+}
+
+TEST_CASE("petl_bench flags: --only '' and unknown entry names are errors listing the valid names") {
+  const std::vector<std::string> names = {"cpu_gemm", "tokenizer_encode"};
+  auto only = [&](const std::string& value) {
+    return error_of([&] { cli::parse_name_list("petl_bench", cli::Flag{"--only", value}, names); });
+  };
+  CHECK(contains(only(""), "petl_bench: --only expects a comma-separated list of names without empty ones"));
+  CHECK(contains(only("cpu_gemm,"), "without empty ones"));
+  CHECK(contains(only("cpu_gem"), "petl_bench: --only: unknown name 'cpu_gem' (valid: cpu_gemm, tokenizer_encode)"));
+  CHECK(cli::parse_name_list("petl_bench", cli::Flag{"--only", "tokenizer_encode,cpu_gemm"}, names) ==
+        std::vector<std::string>{"tokenizer_encode", "cpu_gemm"});
+  CHECK(contains(error_of([&] { cli::parse_choice("petl_bench", cli::Flag{"--device", "gpu"}, {"cpu", "cuda"}); }),
+                 "petl_bench: --device expects one of cpu, cuda, got 'gpu'"));
+  const std::vector<std::string> bad = {"--quick", "--bogus"};
+  CHECK(contains(error_of([&] { cli::parse_flags("petl_bench", bad, {{"--only", true}, {"--quick", false}}); }),
+                 "petl_bench: unknown flag '--bogus' (known: --only, --quick)"));
+}
+
+TEST_CASE("train: a run whose loss becomes non-finite stops with an error naming the step") {
+  train::DemoConfig cfg;
+  cfg.steps = 5;
+  cfg.lr = 1e10;  // finite, but the first AdamW step moves every weight by ~1e10
+  const std::string msg = error_of([&] { train::run_demo(cfg, 1, nullptr); });
+  CHECK(contains(msg, "train: the loss became "));
+  CHECK(contains(msg, "at step 2 (lr 1e+10): training diverged"));
 }
