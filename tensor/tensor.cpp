@@ -1,5 +1,7 @@
 #include "tensor/tensor.h"
 
+#include <type_traits>
+
 #include "tensor/kernels.h"
 
 namespace petl {
@@ -14,7 +16,7 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, i
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) PETL_CHECK(d >= 0, "empty: negative dimension in shape ", shape_str(shape));
-  auto storage = std::make_shared<Storage>(std::size_t(numel_of(shape)) * dtype_size(dtype), device);
+  auto storage = std::make_shared<Storage>(byte_count(shape, dtype_size(dtype), "empty"), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
@@ -61,8 +63,13 @@ double Tensor::at(const std::vector<int64_t>& index) const {
 void Tensor::set(const std::vector<int64_t>& index, double value) const {
   PETL_CHECK(!is_cuda(), "Tensor::set: element writes are CPU-only; copy the tensor to the CPU first");
   const int64_t off = element_offset(*this, index);
-  dispatch_all(dtype_, "Tensor::set", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type; static_cast<scalar_t*>(raw_data())[off] = scalar_t(value); });
+  if (dtype_ == DType::I64) {
+    static_cast<int64_t*>(raw_data())[off] = to_int64_element(value, "Tensor::set");
+  } else {
+    dispatch_float(dtype_, "Tensor::set", [&](auto tag_) {
+      using scalar_t = typename decltype(tag_)::type; static_cast<scalar_t*>(raw_data())[off] = scalar_t(value); });
+  }
+  bump_version();
 }
 
 double Tensor::item() const {
@@ -96,10 +103,25 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
 
 Tensor arange(int64_t start, int64_t end, int64_t step, DType dtype, Device device) {
   PETL_CHECK(step != 0, "arange: step must be nonzero");
-  const int64_t n = std::max<int64_t>(0, (end - start + step + (step > 0 ? -1 : 1)) / step);
-  std::vector<double> values(static_cast<std::size_t>(n));
-  for (int64_t i = 0; i < n; ++i) values[std::size_t(i)] = double(start + i * step);
-  return from_vector(values, {n}, dtype, device);
+  // n = ceil((end - start) / step), in 128-bit integers: end - start alone can overflow int64.
+  const __int128 span = static_cast<__int128>(end) - start;
+  __int128 n = 0;
+  if (step > 0 && span > 0) n = (span + step - 1) / step;
+  if (step < 0 && span < 0) n = (span + step + 1) / step;
+  PETL_CHECK(n <= INT64_MAX, "arange(", start, ", ", end, ", ", step, "): more than 2^63 - 1 elements");
+  const int64_t count = static_cast<int64_t>(n);
+  Tensor host = Tensor::empty({count}, dtype, Device::cpu());
+  // Every value start + i * step lies between start and end, so it fits in int64, though i * step
+  // alone may not: computed modulo 2^64 (unsigned), the result is exact.
+  dispatch_all(dtype, "arange", [&](auto tag_) {
+    using scalar_t = typename decltype(tag_)::type;
+    scalar_t* p = host.data<scalar_t>();
+    for (int64_t i = 0; i < count; ++i) {
+      const auto value = static_cast<int64_t>(static_cast<uint64_t>(start) + static_cast<uint64_t>(i) * static_cast<uint64_t>(step));
+      p[i] = static_cast<scalar_t>(value);
+    }
+  });
+  return device.is_cpu() ? host : kernel::to(host, device);
 }
 
 Tensor randn(const Shape& shape, DType dtype, Device device, Generator& gen) {
@@ -127,7 +149,13 @@ Tensor from_host(const std::vector<Src>& values, const Shape& shape, DType dtype
   dispatch_all(dtype, "from_vector", [&](auto tag_) {
     using scalar_t = typename decltype(tag_)::type;
     scalar_t* p = host.data<scalar_t>();
-    for (std::size_t i = 0; i < values.size(); ++i) p[i] = scalar_t(values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if constexpr (std::is_same_v<scalar_t, int64_t> && std::is_floating_point_v<Src>) {
+        p[i] = to_int64_element(double(values[i]), "from_vector");
+      } else {
+        p[i] = scalar_t(values[i]);
+      }
+    }
   });
   return device.is_cpu() ? host : kernel::to(host, device);
 }

@@ -1,12 +1,15 @@
 // Regression tests for issue 7 §1: bad input gets a clear petl::Error, never a crash and never a
 // silently wrong result. Each case here failed (or crashed) on the code before the fix.
 #include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "nn/adamw.h"
 #include "support/tensor_helpers.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/bpe_trainer.h"
@@ -201,4 +204,117 @@ TEST_CASE("train: a run whose loss becomes non-finite stops with an error naming
   const std::string msg = error_of([&] { train::run_demo(cfg, 1, nullptr); });
   CHECK(contains(msg, "train: the loss became "));
   CHECK(contains(msg, "at step 2 (lr 1e+10): training diverged"));
+}
+
+// ---------------------------------------------------------------- sizes
+
+TEST_CASE("sizes: a shape whose element or byte count overflows is an error naming it, not a crash") {
+  // 2^62 float32 elements: 2^64 bytes, which wrapped to a 0-byte allocation and a SIGSEGV.
+  CHECK_THROWS_WITH_AS(zeros({int64_t(1) << 62}),
+                       Contains("empty: shape [4611686018427387904] of 4-byte elements needs more than 2^63 - 1 bytes"),
+                       Error);
+  // 2^32 x 2^32 elements: the element count itself wrapped to 0.
+  CHECK_THROWS_WITH_AS(zeros({int64_t(1) << 32, int64_t(1) << 32}),
+                       Contains("shape [4294967296, 4294967296] has more than 2^63 - 1 elements"), Error);
+  CHECK_THROWS_WITH_AS(ones({int64_t(1) << 40, 3, int64_t(1) << 40}, DType::F64), Contains("2^63 - 1 elements"), Error);
+  CHECK(zeros({int64_t(1) << 62, 0}).numel() == 0);  // a zero dimension: nothing to allocate
+  CHECK_THROWS_AS(numel_of({3, -1}), Error);
+}
+
+// ---------------------------------------------------------------- in-place writes and backward
+
+TEST_CASE("autograd: writing an op's saved input in place before backward is an error naming the op") {
+  // x * w saves both factors; overwriting w made x.grad come out as the new w ([100, 3]) instead of [3, 3].
+  Tensor x = from_vector(std::vector<double>{1, 2}, {2}, DType::F64).set_requires_grad(true);
+  Tensor w = from_vector(std::vector<double>{3, 3}, {2}, DType::F64);
+  Tensor y = sum(x * w);
+  w.set({0}, 100);
+  CHECK_THROWS_WITH_AS(backward(y),
+                       Contains("backward: input 1 [2] of 'mul' was modified in place after 'mul' used it "
+                                "(storage version 0, now 1)"),
+                       Error);
+  CHECK_FALSE(x.grad().defined());
+
+  // The same through fill_ into a view of the saved tensor, and through copy_ into an op's output
+  // (exp's backward reads it; sum, which consumed it, is the first to notice).
+  Tensor a = from_vector(std::vector<double>{1, 2, 3, 4}, {2, 2}, DType::F64).set_requires_grad(true);
+  Tensor b = from_vector(std::vector<double>{1, 1, 1, 1}, {2, 2}, DType::F64);
+  Tensor m = matmul(a, b);
+  kernel::fill_(kernel::slice(b, 0, 0, 1), 5.0);
+  CHECK_THROWS_WITH_AS(backward(sum(m)), Contains("of 'matmul' was modified in place"), Error);
+  Tensor e = exp(a);
+  Tensor loss = sum(e);
+  kernel::copy_(e, zeros({2, 2}, DType::F64));
+  CHECK_THROWS_WITH_AS(backward(loss), Contains("backward: input 0 [2, 2] of 'sum' was modified in place"), Error);
+
+  // Writes before the op, or into a clone, are fine, and the gradient is right.
+  Tensor c = from_vector(std::vector<double>{3, 3}, {2}, DType::F64);
+  c.set({0}, 4);
+  Tensor x2 = from_vector(std::vector<double>{1, 2}, {2}, DType::F64).set_requires_grad(true);
+  Tensor y2 = sum(x2 * c);
+  kernel::clone(c).set({0}, 100);
+  backward(y2);
+  CHECK(x2.grad().to_vector() == std::vector<double>{4, 3});
+}
+
+TEST_CASE("autograd: an AdamW step between forward and a retained backward is caught") {
+  Tensor w = from_vector(std::vector<double>{1, 2}, {2}, DType::F64).set_requires_grad(true);
+  Tensor loss = sum(w * w);
+  backward(loss, Tensor(), /*retain_graph=*/true);
+  nn::AdamW opt({w});
+  opt.step();  // writes w in place
+  CHECK_THROWS_WITH_AS(backward(loss), Contains("of 'mul' was modified in place"), Error);
+}
+
+TEST_CASE("autograd: backward(root, grad) checks grad's dtype, device and shape") {
+  Tensor x = from_vector(std::vector<float>{1, 2, 3}, {3}).set_requires_grad(true);
+  Tensor y = x * x;
+  CHECK_THROWS_WITH_AS(backward(y, ones({3}, DType::F64)),
+                       Contains("backward: gradient is float64 [3], expected float32 like the root"), Error);
+  CHECK_THROWS_WITH_AS(backward(y, ones({4})), Contains("backward: gradient of shape [4] for a root of shape [3]"), Error);
+  if (cuda_available()) {
+    CHECK_THROWS_WITH_AS(backward(y, ones({3}, DType::F32, Device::cuda())),
+                         Contains("backward: gradient is on cuda:0, expected cpu like the root"), Error);
+  }
+  // A leaf root: a float64 gradient must not become the float32 leaf's .grad().
+  CHECK_THROWS_WITH_AS(backward(x, ones({3}, DType::F64)), Contains("backward: gradient is float64"), Error);
+  CHECK_FALSE(x.grad().defined());
+  backward(y, ones({3}));
+  CHECK(x.grad().dtype() == DType::F32);
+  CHECK(x.grad().to_vector() == std::vector<double>{2, 4, 6});
+}
+
+// ---------------------------------------------------------------- integers
+
+TEST_CASE("int64: set, fill and from_vector refuse NaN, inf and values outside int64") {
+  Tensor ids = zeros({2}, DType::I64);
+  for (double bad : {std::nan(""), 1e30, -1e30, HUGE_VAL, 9223372036854775808.0, 2.5}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(ids.set({0}, bad), Contains("Tensor::set: cannot store"), Error);
+    CHECK_THROWS_WITH_AS(full({2}, bad, DType::I64), Contains("fill_: cannot store"), Error);
+    CHECK_THROWS_WITH_AS(from_vector(std::vector<double>{0, bad}, {2}, DType::I64), Contains("from_vector: cannot store"),
+                         Error);
+  }
+  ids.set({1}, -9223372036854775808.0);
+  CHECK(ids.data<int64_t>()[1] == INT64_MIN);
+  ids.set({0}, 42);
+  CHECK(ids.data<int64_t>()[0] == 42);
+}
+
+TEST_CASE("arange over int64 is exact near the limits and refuses more than 2^63 - 1 elements") {
+  Tensor top = arange(INT64_MAX - 2, INT64_MAX);
+  REQUIRE(top.numel() == 2);
+  CHECK(top.data<int64_t>()[0] == INT64_MAX - 2);
+  CHECK(top.data<int64_t>()[1] == INT64_MAX - 1);
+  Tensor bottom = arange(INT64_MIN, INT64_MIN + 3, 2);
+  REQUIRE(bottom.numel() == 2);
+  CHECK(bottom.data<int64_t>()[1] == INT64_MIN + 2);
+  Tensor wide = arange(INT64_MIN, INT64_MAX, int64_t(1) << 62);  // i * step overflows int64 on the way
+  REQUIRE(wide.numel() == 4);
+  CHECK(wide.data<int64_t>()[3] == (int64_t(1) << 62));  // -2^63 + 3 * 2^62
+  CHECK(arange(5, 0, -2).to_vector() == std::vector<double>{5, 3, 1});
+  CHECK(arange(0, 0).numel() == 0);
+  CHECK(arange(3, 0).numel() == 0);
+  CHECK_THROWS_WITH_AS(arange(0, INT64_MAX), Contains("needs more than 2^63 - 1 bytes"), Error);
+  CHECK_THROWS_WITH_AS(arange(INT64_MIN, INT64_MAX), Contains("more than 2^63 - 1 elements"), Error);
 }
