@@ -1,5 +1,6 @@
-// Differentiable operations: the public math API of petl. Each is defined in autograd/ops_*.cpp
-// with its forward (raw kernels) and its backward closure side by side.
+// Differentiable operations: the public math API of petl. Each op family has one file stem in
+// every layer: autograd/<family>.cpp (forward and backward closure side by side), the raw op in
+// tensor/kernels/<family>.cpp, and the backends' tensor/cpu/<family>.cpp and tensor/cuda/<family>.cu.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -10,7 +11,7 @@
 
 namespace petl {
 
-// ---- elementwise, NumPy broadcasting (ops_elementwise.cpp)
+// ---- elementwise, NumPy broadcasting (autograd/elementwise.cpp)
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -36,12 +37,12 @@ Tensor operator*(const Tensor& a, double b);
 Tensor operator/(const Tensor& a, double b);
 Tensor operator*(double a, const Tensor& b);
 
-// ---- reductions (ops_reduce.cpp). An empty axes list reduces over every axis.
+// ---- reductions (autograd/reduce.cpp). An empty axes list reduces over every axis.
 Tensor sum(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);
 Tensor max(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);  // ties share the gradient
 
-// ---- views and copies (ops_views.cpp)
+// ---- views (autograd/views.cpp) and copies (autograd/copy.cpp)
 Tensor reshape(const Tensor& x, Shape shape);
 Tensor permute(const Tensor& x, std::vector<int64_t> order);
 Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1);
@@ -54,7 +55,8 @@ Tensor to(const Tensor& x, Device device);
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
 
-// ---- neural-network ops (ops_nn.cpp, ops_attention.cpp)
+// ---- neural-network ops, one file each: autograd/matmul.cpp, softmax.cpp, layer_norm.cpp,
+// embedding.cpp, cross_entropy.cpp, attention.cpp; masked_fill and dropout in elementwise.cpp
 Tensor matmul(const Tensor& a, const Tensor& b);  // [..., M, K] @ [..., K, N]
 Tensor softmax(const Tensor& x, int64_t axis = -1);
 Tensor log_softmax(const Tensor& x, int64_t axis = -1);

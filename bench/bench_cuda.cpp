@@ -11,15 +11,15 @@
 
 #include "bench/registry.h"
 #include "tensor/allocator.h"
-#include "tensor/cuda/cuda_settings.h"
+#include "tensor/cuda/settings.h"
 #include "tensor/kernels.h"
 
 #if defined(PETL_WITH_CUDA)
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include "tensor/cuda/cuda_check.h"
-#include "tensor/cuda/cuda_context.h"
+#include "tensor/cuda/check.h"
+#include "tensor/cuda/context.h"
 #endif
 
 namespace {

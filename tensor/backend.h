@@ -1,5 +1,5 @@
 // The interface every device implements (CMU needle's NDArray-backend split, MLX's primitives):
-// tensor/kernels.cpp validates arguments, allocates outputs, then calls the backend of the
+// tensor/kernels/*.cpp validates arguments, allocates outputs, then calls the backend of the
 // inputs' device. A backend therefore sees checked shapes, same-device inputs and a fresh
 // contiguous `out`; inputs may be arbitrary strided views unless a comment says otherwise.
 #pragma once

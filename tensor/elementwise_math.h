@@ -1,6 +1,6 @@
 // The formulas of the elementwise ops and their derivatives, written once for every backend.
 // `Math` supplies exp/log/sqrt/tanh/erf/pow for T: the CPU passes StdMath (below), CUDA passes
-// device functions (tensor/cuda/cuda_math.cuh), so float code never silently promotes to double.
+// device functions (tensor/cuda/math.cuh), so float code never silently promotes to double.
 #pragma once
 #include <cmath>
 

@@ -1,6 +1,8 @@
 // Raw tensor operations: no gradients, no graph. Each function checks its arguments (naming the op
-// and the shapes it got), allocates the result, and runs the backend of the inputs' device.
-// autograd/ builds the differentiable ops on top of these; nn/ and peft/ use autograd/.
+// and the shapes it got), allocates the result, and runs the backend of the inputs' device. The
+// definitions live in tensor/kernels/<family>.cpp, one file per section below (views.cpp,
+// copy.cpp, elementwise.cpp, reduce.cpp, softmax.cpp, layer_norm.cpp, matmul.cpp, embedding.cpp,
+// cross_entropy.cpp, attention.cpp). autograd/ builds the differentiable ops on top of these.
 #pragma once
 #include <cstdint>
 #include <optional>

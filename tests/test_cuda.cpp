@@ -18,12 +18,12 @@
 
 #include "support/skip.h"
 #include "support/tensor_helpers.h"
-#include "tensor/cuda/cuda_settings.h"
+#include "tensor/cuda/settings.h"
 
 #if defined(PETL_WITH_CUDA)
 #include <cuda_runtime.h>
 
-#include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/check.h"
 #endif
 
 using namespace petl;

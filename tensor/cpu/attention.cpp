@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/cpu/eigen_maps.h"
 #include "tensor/cpu/strided_loop.h"
 

@@ -1,7 +1,7 @@
 // Elementwise ops on strided, broadcast operands, and their local derivatives.
 #include <cmath>
 
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/elementwise_math.h"
 #include "tensor/cpu/strided_loop.h"
 

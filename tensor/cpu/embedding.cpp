@@ -1,7 +1,7 @@
 // Embedding lookup (a gather of rows) and its gradient (a scatter-add of rows).
 #include <cstring>
 
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/cpu/strided_loop.h"
 
 namespace petl {

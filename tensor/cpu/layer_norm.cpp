@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/cpu/strided_loop.h"
 
 namespace petl {

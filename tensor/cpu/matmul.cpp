@@ -1,7 +1,7 @@
 // Batched GEMM through Eigen: out[b] (=|+=) a[b] @ c[b]. Each operand matrix is mapped in place,
 // as row-major when its last dim has unit stride and as column-major (a transposed view) otherwise,
 // so transposes in backward cost no copy.
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/cpu/eigen_maps.h"
 #include "tensor/cpu/strided_loop.h"
 

@@ -3,7 +3,7 @@
 #include <limits>
 #include <vector>
 
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/cpu/strided_loop.h"
 
 namespace petl {

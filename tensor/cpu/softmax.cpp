@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/cpu/strided_loop.h"
 
 namespace petl {

@@ -42,7 +42,7 @@ compile() {  # compile SRC OBJ [extra flags]: only when SRC (or an emulation hea
   if [ $jobs -ge "$(nproc)" ]; then wait -n; jobs=$((jobs - 1)); fi
 }
 for f in "$out"/gen/tensor/cuda/*.cu.cpp; do compile "$f" "$out/obj/$(basename "$f").o" -include "$here/emu_device.h"; done
-for f in "$root"/tensor/cuda/*.cpp "$here/emu_runtime.cpp" "$root"/tensor/*.cpp "$root"/tensor/cpu/*.cpp \
+for f in "$root"/tensor/cuda/*.cpp "$here/emu_runtime.cpp" "$root"/tensor/*.cpp "$root"/tensor/kernels/*.cpp "$root"/tensor/cpu/*.cpp \
          "$root"/autograd/*.cpp "$root"/tests/support/*.cpp "$root/tests/test_cuda.cpp"; do
   rel=${f#"$root"/}
   compile "$f" "$out/obj/${rel//\//_}.o"

@@ -9,9 +9,9 @@
 // the chunks with the same kernels.
 #include <algorithm>
 
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_math.cuh"
-#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/math.cuh"
+#include "tensor/cuda/strided_loop.cuh"
 
 namespace petl {
 

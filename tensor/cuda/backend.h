@@ -1,6 +1,6 @@
 // The CUDA backend: own kernels for elementwise ops, reductions, normalizations, lookups, losses
 // and fused attention; cuBLAS for GEMMs. Every call is queued on the stream of its tensors'
-// device (tensor/cuda/cuda_context.h) and returns without waiting, except download (and the
+// device (tensor/cuda/context.h) and returns without waiting, except download (and the
 // embedding id check, which reads a flag back).
 #pragma once
 #include "tensor/backend.h"

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "tensor/cuda/cuda_check.h"
-#include "tensor/cuda/cuda_context.h"
+#include "tensor/cuda/check.h"
+#include "tensor/cuda/context.h"
 #include "tensor/shape.h"
 
 namespace petl::cuda {

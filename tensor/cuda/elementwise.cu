@@ -1,8 +1,8 @@
 // Elementwise ops on strided, broadcast operands and their local derivatives; the same formulas
 // as the CPU backend (tensor/cpu/elementwise.cpp).
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_math.cuh"
-#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/math.cuh"
+#include "tensor/cuda/strided_loop.cuh"
 #include "tensor/elementwise_math.h"
 #include "tensor/random.h"
 

@@ -6,14 +6,14 @@
 //   row-major storage (unit column stride, leading dim = row stride) read column-major is X^T
 //   already: op = N;  column-major storage (unit row stride) is X: op = T.
 // Batch strides go straight to the strided-batched call (0 = the same matrix for every batch).
-// Float32 uses TF32 tensor cores unless petl::cuda::set_tf32(false) (see cuda_settings.h).
+// Float32 uses TF32 tensor cores unless petl::cuda::set_tf32(false) (see tensor/cuda/settings.h).
 #include <algorithm>
 #include <climits>
 
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_check.h"
-#include "tensor/cuda/cuda_context.h"
-#include "tensor/cuda/cuda_settings.h"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/check.h"
+#include "tensor/cuda/context.h"
+#include "tensor/cuda/settings.h"
 
 namespace petl {
 

@@ -4,9 +4,9 @@
 //   log-softmax:  y_j = x_j - (m + log sum_k exp(x_k - m))
 // Backward:       softmax:     dx = y * (g - sum(g * y))
 //                 log-softmax: dx = g - exp(y) * sum(g)
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_math.cuh"
-#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/math.cuh"
+#include "tensor/cuda/strided_loop.cuh"
 
 namespace petl {
 

@@ -3,9 +3,9 @@
 // Backward, with dxhat = g * gamma:
 //   dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
 //   dgamma = sum_rows g * xhat,   dbeta = sum_rows g   (column sums through CudaBackend::reduce)
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_math.cuh"
-#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/math.cuh"
+#include "tensor/cuda/strided_loop.cuh"
 
 namespace petl {
 

@@ -1,15 +1,15 @@
-// Entry points of the CUDA backend (backend selection, availability, host <-> device copies) and
+// Entry points of the CUDA backend (backend selection, availability, synchronization) and
 // the device caching allocator.
-#include "tensor/cuda/cuda_backend.h"
+#include "tensor/cuda/backend.h"
 
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "tensor/allocator.h"
-#include "tensor/cuda/cuda_check.h"
-#include "tensor/cuda/cuda_context.h"
-#include "tensor/cuda/cuda_settings.h"
+#include "tensor/cuda/check.h"
+#include "tensor/cuda/context.h"
+#include "tensor/cuda/settings.h"
 
 namespace petl {
 
@@ -20,23 +20,6 @@ Backend& cuda_backend() {
              "); Device::cuda() tensors need a GPU");
   static CudaBackend* backend = new CudaBackend();  // never destroyed: tensors may outlive statics
   return *backend;
-}
-
-void CudaBackend::upload(const Tensor& dst, const void* host) {
-  const std::size_t bytes = std::size_t(dst.numel()) * dtype_size(dst.dtype());
-  if (bytes == 0) return;
-  cudaStream_t stream = cuda::stream_of(dst);
-  PETL_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), host, bytes, cudaMemcpyHostToDevice, stream));
-  // The caller may free or reuse `host` as soon as we return.
-  PETL_CUDA_CHECK(cudaStreamSynchronize(stream));
-}
-
-void CudaBackend::download(const Tensor& src, void* host) {
-  const std::size_t bytes = std::size_t(src.numel()) * dtype_size(src.dtype());
-  if (bytes == 0) return;
-  cudaStream_t stream = cuda::stream_of(src);
-  PETL_CUDA_CHECK(cudaMemcpyAsync(host, src.raw_data(), bytes, cudaMemcpyDeviceToHost, stream));
-  PETL_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 void CudaBackend::synchronize() { cuda::synchronize_all(); }

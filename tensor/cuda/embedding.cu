@@ -5,8 +5,8 @@
 // stream sync per call) and throws the CPU backend's error for the first bad position.
 #include <cstdint>
 
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/strided_loop.cuh"
 
 namespace petl {
 

@@ -18,9 +18,9 @@
 // of its row (up to kMaxD = 128 columns in registers).
 #include <cmath>
 
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_math.cuh"
-#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/math.cuh"
+#include "tensor/cuda/strided_loop.cuh"
 
 namespace petl {
 

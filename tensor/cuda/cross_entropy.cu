@@ -4,9 +4,9 @@
 // The loss sum is accumulated in double (as the CPU does) with one atomicAdd per kept row.
 #include <limits>
 
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_math.cuh"
-#include "tensor/cuda/cuda_strided.cuh"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/math.cuh"
+#include "tensor/cuda/strided_loop.cuh"
 
 namespace petl {
 

@@ -1,15 +1,10 @@
-// CPU fills, copies (with dtype conversion) and counter-based random draws.
+// CPU host transfers, fills and copies (with dtype conversion).
 #include <cstring>
 
-#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/backend.h"
 #include "tensor/cpu/strided_loop.h"
 
 namespace petl {
-
-Backend& cpu_backend() {
-  static CpuBackend backend;
-  return backend;
-}
 
 void CpuBackend::upload(const Tensor& dst, const void* host) {
   std::memcpy(dst.raw_data(), host, std::size_t(dst.numel()) * dtype_size(dst.dtype()));
@@ -42,27 +37,6 @@ void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
       }
       cpu::strided_loop<2>(dst.shape(), {&dst.strides(), &src.strides()},
                            [&](int64_t, auto o) { d[o[0]] = dst_t(s[o[1]]); });
-    });
-  });
-}
-
-void CpuBackend::random_uniform(const Tensor& out, double low, double high, uint64_t seed, uint64_t offset) {
-  dispatch_float(out.dtype(), "uniform", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = out.data<scalar_t>();
-    cpu::strided_loop<1>(out.shape(), {&out.strides()}, [&](int64_t i, auto o) {
-      p[o[0]] = scalar_t(low + (high - low) * petl::random_uniform(seed, offset + uint64_t(i)));
-    });
-  });
-}
-
-void CpuBackend::random_normal(const Tensor& out, double mean, double std, uint64_t seed, uint64_t offset) {
-  dispatch_float(out.dtype(), "randn", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = out.data<scalar_t>();
-    // Element i uses the counters 2(offset/2 + i) and 2(offset/2 + i) + 1 (offset is reserved 2n).
-    cpu::strided_loop<1>(out.shape(), {&out.strides()}, [&](int64_t i, auto o) {
-      p[o[0]] = scalar_t(mean + std * petl::random_normal(seed, offset / 2 + uint64_t(i)));
     });
   });
 }

@@ -1,5 +1,5 @@
-// Devices, streams, cuBLAS handles and the TF32 switch (see cuda_context.h, cuda_settings.h).
-#include "tensor/cuda/cuda_context.h"
+// Devices, streams, cuBLAS handles and the TF32 switch (see context.h, settings.h).
+#include "tensor/cuda/context.h"
 
 #include <algorithm>
 #include <atomic>
@@ -9,8 +9,8 @@
 #include <mutex>
 #include <vector>
 
-#include "tensor/cuda/cuda_check.h"
-#include "tensor/cuda/cuda_settings.h"
+#include "tensor/cuda/check.h"
+#include "tensor/cuda/settings.h"
 
 namespace petl::cuda {
 

@@ -1,4 +1,4 @@
-// Elementwise ops. With broadcasting, an input's gradient is summed over the axes it was
+// Elementwise ops (arithmetic, unary functions, masked fill, dropout). With broadcasting, an input's gradient is summed over the axes it was
 // broadcast along (kernel::sum_to), so it has the input's own shape again.
 #include "autograd/ops.h"
 #include "tensor/kernels.h"
@@ -67,6 +67,25 @@ Tensor gelu(const Tensor& x, GeluApprox approx) {
   return unary_op(approx == GeluApprox::Tanh ? UnaryOp::GeluTanh : UnaryOp::GeluErf, x);
 }
 Tensor pow(const Tensor& x, double exponent) { return unary_op(UnaryOp::Pow, x, exponent); }
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  // y = mask ? value : x:  dx = mask ? 0 : g
+  Tensor y = kernel::masked_fill(x, mask, value);
+  return record("masked_fill", y, {&x}, [mask = mask.detach()](BackwardContext& ctx) {
+    ctx.set(0, kernel::masked_fill(ctx.grad, mask, 0.0));
+  });
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  if (!training || p == 0.0) return x;
+  // y = x * keep / (1 - p): the mask is a function of (seed, offset + i), so backward regenerates
+  // it instead of storing it: dx = g * keep / (1 - p).
+  const uint64_t seed = gen.seed(), offset = gen.reserve(uint64_t(x.numel()));
+  Tensor y = kernel::dropout(x, p, seed, offset);
+  return record("dropout", y, {&x}, [p, seed, offset](BackwardContext& ctx) {
+    ctx.set(0, kernel::dropout(ctx.grad, p, seed, offset));
+  });
+}
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

@@ -1,11 +1,8 @@
-// CUDA fills, copies (with dtype conversion) and counter-based random draws. The draws use the
-// same functions of tensor/random.h as the CPU backend, element i at counter offset + i (normal:
-// offset/2 + i), so both devices produce the same values for the same (seed, offset).
+// CUDA host <-> device transfers, fills and copies (with dtype conversion).
 #include <cmath>
 
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_strided.cuh"
-#include "tensor/random.h"
+#include "tensor/cuda/backend.h"
+#include "tensor/cuda/strided_loop.cuh"
 
 namespace petl {
 
@@ -23,28 +20,6 @@ struct CopyFn {
   D* dst;
   const S* src;
   __device__ void operator()(int64_t, const int64_t (&off)[2]) const { dst[off[0]] = D(src[off[1]]); }
-};
-
-// low + (high - low) * u, written as the fused multiply-add that GCC emits for the CPU backend's
-// expression on FMA hardware (x86-64 with -march=native), so the rounding matches there.
-template <class T>
-struct UniformFn {
-  T* p;
-  double low, range;
-  uint64_t seed, offset;
-  __device__ void operator()(int64_t i, const int64_t (&off)[1]) const {
-    p[off[0]] = T(fma(range, petl::random_uniform(seed, offset + uint64_t(i)), low));
-  }
-};
-
-template <class T>
-struct NormalFn {
-  T* p;
-  double mean, std;
-  uint64_t seed, first;  // first = offset / 2: element i uses counters 2(first + i), 2(first + i) + 1
-  __device__ void operator()(int64_t i, const int64_t (&off)[1]) const {
-    p[off[0]] = T(fma(std, petl::random_normal(seed, first + uint64_t(i)), mean));
-  }
 };
 
 template <class T>
@@ -76,6 +51,23 @@ void copy_to(const Tensor& dst, const Tensor& src) {
 
 }  // namespace
 
+void CudaBackend::upload(const Tensor& dst, const void* host) {
+  const std::size_t bytes = std::size_t(dst.numel()) * dtype_size(dst.dtype());
+  if (bytes == 0) return;
+  cudaStream_t stream = cuda::stream_of(dst);
+  PETL_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), host, bytes, cudaMemcpyHostToDevice, stream));
+  // The caller may free or reuse `host` as soon as we return.
+  PETL_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void CudaBackend::download(const Tensor& src, void* host) {
+  const std::size_t bytes = std::size_t(src.numel()) * dtype_size(src.dtype());
+  if (bytes == 0) return;
+  cudaStream_t stream = cuda::stream_of(src);
+  PETL_CUDA_CHECK(cudaMemcpyAsync(host, src.raw_data(), bytes, cudaMemcpyDeviceToHost, stream));
+  PETL_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
 void CudaBackend::fill(const Tensor& out, double value) {
   switch (out.dtype()) {
     case DType::F32: return fill_typed<float>(out, value);
@@ -101,22 +93,6 @@ void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
     case DType::I64: return copy_to<int64_t>(dst, src);
   }
   throw Error(dtype_error("copy", dst.dtype(), "a known dtype"));
-}
-
-void CudaBackend::random_uniform(const Tensor& out, double low, double high, uint64_t seed, uint64_t offset) {
-  dispatch_float(out.dtype(), "uniform", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    cuda::launch_strided<1>("uniform", cuda::context_of(out), out.shape(), {&out.strides()},
-                            UniformFn<T>{out.data<T>(), low, high - low, seed, offset});
-  });
-}
-
-void CudaBackend::random_normal(const Tensor& out, double mean, double std, uint64_t seed, uint64_t offset) {
-  dispatch_float(out.dtype(), "randn", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    cuda::launch_strided<1>("randn", cuda::context_of(out), out.shape(), {&out.strides()},
-                            NormalFn<T>{out.data<T>(), mean, std, seed, offset / 2});
-  });
 }
 
 }  // namespace petl

@@ -1,0 +1,48 @@
+// Layer normalization over the last axis and its backward (see kernels.h).
+#include "tensor/kernels/checks.h"
+
+namespace petl::kernel {
+
+using namespace detail;
+
+LayerNormOut layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+  check_floating(x, "layer_norm");
+  PETL_CHECK(x.dim() >= 1, "layer_norm: input must have at least 1 dim, got shape ", shape_str(x.shape()));
+  const int64_t n = x.shape().back();
+  for (const Tensor* p : {&gamma, &beta}) {
+    if (!p->defined()) continue;
+    check_compatible(x, *p, "layer_norm");
+    PETL_CHECK(p->shape() == Shape{n}, "layer_norm: weight/bias of shape ", shape_str(p->shape()),
+               " for input ", shape_str(x.shape()), ", expected [", n, "]");
+  }
+  Tensor xc = contiguous(x);
+  const int64_t rows = n ? x.numel() / n : 0;
+  LayerNormOut r{empty_like(xc), Tensor::empty({rows}, x.dtype(), x.device()),
+                 Tensor::empty({rows}, x.dtype(), x.device())};
+  if (x.numel())
+    backend_for(x.device()).layer_norm(xc, gamma.defined() ? contiguous(gamma) : gamma,
+                                       beta.defined() ? contiguous(beta) : beta, eps, r.y, r.mean, r.rstd);
+  return r;
+}
+
+LayerNormGrads layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                   const Tensor& rstd, bool need_dx, bool need_dgamma, bool need_dbeta) {
+  check_compatible(g, x, "layer_norm_backward");
+  check_same_shape(g, x, "layer_norm_backward");
+  const int64_t n = x.shape().back();
+  LayerNormGrads r;
+  if (need_dx) r.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need_dgamma) r.dgamma = Tensor::empty({n}, x.dtype(), x.device());
+  if (need_dbeta) r.dbeta = Tensor::empty({n}, x.dtype(), x.device());
+  if (x.numel() && (need_dx || need_dgamma || need_dbeta))
+    backend_for(x.device()).layer_norm_backward(contiguous(g), contiguous(x),
+                                                gamma.defined() ? contiguous(gamma) : gamma, mean, rstd, r.dx,
+                                                r.dgamma, r.dbeta);
+  else {
+    for (Tensor* t : {&r.dx, &r.dgamma, &r.dbeta})
+      if (t->defined()) fill_(*t, 0.0);
+  }
+  return r;
+}
+
+}  // namespace petl::kernel
