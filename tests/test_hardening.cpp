@@ -318,3 +318,70 @@ TEST_CASE("arange over int64 is exact near the limits and refuses more than 2^63
   CHECK_THROWS_WITH_AS(arange(0, INT64_MAX), Contains("needs more than 2^63 - 1 bytes"), Error);
   CHECK_THROWS_WITH_AS(arange(INT64_MIN, INT64_MAX), Contains("more than 2^63 - 1 elements"), Error);
 }
+
+// ---------------------------------------------------------------- NaN and argument ranges
+
+TEST_CASE("max propagates NaN like torch.amax, on every reduction path") {
+  const double nan = std::nan("");
+  CHECK(std::isnan(max(from_vector(std::vector<double>{1, nan, 2}, {3})).item()));
+  CHECK(std::isnan(max(from_vector(std::vector<double>{nan, 1, 2}, {3})).item()));
+  // Rows (inner == 1), columns (inner > 1), and one long row split across threads.
+  Tensor m = from_vector(std::vector<double>{1, nan, 2, 3, 4, 5}, {2, 3}, DType::F64);
+  const auto rows = max(m, {1}).to_vector();
+  CHECK(std::isnan(rows[0]));
+  CHECK(rows[1] == 5);
+  const auto cols = max(m, {0}).to_vector();
+  CHECK(cols[0] == 3);
+  CHECK(std::isnan(cols[1]));
+  CHECK(cols[2] == 5);
+  std::vector<double> long_row(1 << 20, 1.0);
+  long_row[123457] = nan;
+  CHECK(std::isnan(max(from_vector(long_row, {1, 1 << 20}, DType::F64), {1}).item()));
+  long_row[123457] = 7;
+  CHECK(max(from_vector(long_row, {1, 1 << 20}, DType::F64), {1}).item() == 7);
+}
+
+TEST_CASE("mean of an empty tensor is NaN, not 0") {
+  CHECK(std::isnan(mean(zeros({0})).item()));
+  const auto per_row = mean(zeros({3, 0}, DType::F64), {1}).to_vector();
+  REQUIRE(per_row.size() == 3);
+  for (double v : per_row) CHECK(std::isnan(v));
+  CHECK(sum(zeros({0})).item() == 0);  // while the empty sum is 0
+}
+
+TEST_CASE("layer_norm eps, uniform bounds and AdamW options out of range are errors") {
+  Tensor x = ones({2, 4});
+  CHECK_THROWS_WITH_AS(layer_norm(x, Tensor(), Tensor(), -1e-5),
+                       Contains("layer_norm: eps must be a finite number >= 0, got -1e-05"), Error);
+  CHECK_THROWS_AS(layer_norm(x, Tensor(), Tensor(), std::nan("")), Error);
+  CHECK_NOTHROW(layer_norm(x, Tensor(), Tensor(), 0.0));
+  CHECK_THROWS_WITH_AS(uniform({3}, 1.0, 0.0), Contains("uniform: expected finite bounds with low <= high, got low 1, high 0"),
+                       Error);
+  CHECK_THROWS_AS(uniform({3}, 0.0, HUGE_VAL), Error);
+  CHECK_NOTHROW(uniform({3}, 0.5, 0.5));
+
+  Tensor w = zeros({2}).set_requires_grad(true);
+  auto adamw = [&](auto change) {
+    nn::AdamWOptions o;
+    change(o);
+    return error_of([&] { nn::AdamW opt({w}, o); });
+  };
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.beta1 = 1.0; }), "AdamW: beta1 must be in [0, 1), got 1"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.beta1 = -0.1; }), "AdamW: beta1 must be in [0, 1)"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.beta2 = 1.5; }), "AdamW: beta2 must be in [0, 1), got 1.5"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.beta2 = std::nan(""); }), "AdamW: beta2 must be in [0, 1)"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.lr = -1e-3; }), "AdamW: lr must be a finite number >= 0, got -0.001"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.lr = HUGE_VAL; }), "AdamW: lr must be a finite number >= 0, got inf"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.lr = std::nan(""); }), "AdamW: lr must be"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.eps = -1; }), "AdamW: eps must be"));
+  CHECK(contains(adamw([](nn::AdamWOptions& o) { o.weight_decay = -1; }), "AdamW: weight_decay must be"));
+  nn::AdamW opt({w});
+  CHECK_THROWS_WITH_AS(opt.set_lr(std::nan("")), Contains("AdamW: lr must be"), Error);
+  CHECK(opt.lr() == 1e-3);
+}
+
+TEST_CASE("reshape to a target shape whose size overflows is an error, not a wrapped match") {
+  Tensor x = zeros({4});
+  CHECK_THROWS_WITH_AS(reshape(x, {int64_t(1) << 62, 4, -1}), Contains("has more than 2^63 - 1 elements"), Error);
+  CHECK_THROWS_AS(reshape(x, {int64_t(1) << 62, 4}), Error);
+}
