@@ -13,7 +13,7 @@ Tensor contiguous(const Tensor& x) {
 Tensor to(const Tensor& x, Device device) {
   if (x.device() == device) return x;
   Tensor y = kernel::to(x, device);
-  return record("to", y, {&x}, [from = x.device()](BackwardContext& ctx) { ctx.set(0, kernel::to(ctx.grad, from)); });
+  return record("to", y, {&x}, [from = x.device()](BackwardContext& ctx) { ctx.set(0, to(ctx.grad, from)); });
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
@@ -25,7 +25,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   return record("concat", y, xs, [sizes, axis](BackwardContext& ctx) {
     int64_t at = 0;
     for (size_t i = 0; i < sizes.size(); ++i) {
-      if (ctx.wants(i)) ctx.set(i, kernel::slice(ctx.grad, axis, at, at + sizes[i]));
+      if (ctx.wants(i)) ctx.set(i, slice(ctx.grad, axis, at, at + sizes[i]));
       at += sizes[i];
     }
   });

@@ -1,11 +1,11 @@
-// Elementwise ops (arithmetic, unary functions, masked fill, dropout). With broadcasting, an input's gradient is summed over the axes it was
-// broadcast along (kernel::sum_to), so it has the input's own shape again.
+// Elementwise ops (arithmetic, unary functions, masked fill, dropout). With broadcasting, an
+// input's gradient is summed over the axes it was broadcast along (sum_to), so it has the input's
+// own shape again. Backward closures run with grad mode off, so the operators they use record
+// nothing: each closure reads like its derivative.
 #include "autograd/ops.h"
 #include "tensor/kernels.h"
 
 namespace petl {
-
-using kernel::sum_to;
 
 Tensor add(const Tensor& a, const Tensor& b) {
   // y = a + b:  da = g,  db = g
@@ -21,7 +21,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::binary(BinaryOp::Sub, a, b);
   return record("sub", y, {&a, &b}, [sa = a.shape(), sb = b.shape()](BackwardContext& ctx) {
     if (ctx.wants(0)) ctx.set(0, sum_to(ctx.grad, sa));
-    if (ctx.wants(1)) ctx.set(1, kernel::unary(UnaryOp::Neg, sum_to(ctx.grad, sb)));
+    if (ctx.wants(1)) ctx.set(1, -sum_to(ctx.grad, sb));
   });
 }
 
@@ -29,8 +29,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   // y = a * b:  da = g * b,  db = g * a
   Tensor y = kernel::binary(BinaryOp::Mul, a, b);
   return record("mul", y, {&a, &b}, [a = a.detach(), b = b.detach()](BackwardContext& ctx) {
-    if (ctx.wants(0)) ctx.set(0, sum_to(kernel::binary(BinaryOp::Mul, ctx.grad, b), a.shape()));
-    if (ctx.wants(1)) ctx.set(1, sum_to(kernel::binary(BinaryOp::Mul, ctx.grad, a), b.shape()));
+    const Tensor& g = ctx.grad;
+    if (ctx.wants(0)) ctx.set(0, sum_to(g * b, a.shape()));
+    if (ctx.wants(1)) ctx.set(1, sum_to(g * a, b.shape()));
   });
 }
 
@@ -38,15 +39,15 @@ Tensor div(const Tensor& a, const Tensor& b) {
   // y = a / b:  da = g / b,  db = -g * a / b^2 = -(g / b) * y
   Tensor y = kernel::binary(BinaryOp::Div, a, b);
   return record("div", y, {&a, &b}, [sa = a.shape(), b = b.detach(), y = y.detach()](BackwardContext& ctx) {
-    Tensor g_over_b = kernel::binary(BinaryOp::Div, ctx.grad, b);
+    const Tensor g_over_b = ctx.grad / b;
     if (ctx.wants(0)) ctx.set(0, sum_to(g_over_b, sa));
-    if (ctx.wants(1))
-      ctx.set(1, sum_to(kernel::unary(UnaryOp::Neg, kernel::binary(BinaryOp::Mul, g_over_b, y)), b.shape()));
+    if (ctx.wants(1)) ctx.set(1, sum_to(-g_over_b * y, b.shape()));
   });
 }
 
 namespace {
-// y = f(x), dx = g * f'(x) with f' from the kernel's table (tensor/cpu/elementwise.cpp).
+// y = f(x), dx = g * f'(x) in one fused pass over the derivative table of
+// tensor/elementwise_math.h (shared by the CPU and CUDA kernels).
 Tensor unary_op(UnaryOp op, const Tensor& x, double param = 0.0) {
   Tensor y = kernel::unary(op, x, param);
   const bool needs_y = op == UnaryOp::Exp || op == UnaryOp::Sqrt || op == UnaryOp::Tanh;
@@ -72,7 +73,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   // y = mask ? value : x:  dx = mask ? 0 : g
   Tensor y = kernel::masked_fill(x, mask, value);
   return record("masked_fill", y, {&x}, [mask = mask.detach()](BackwardContext& ctx) {
-    ctx.set(0, kernel::masked_fill(ctx.grad, mask, 0.0));
+    ctx.set(0, masked_fill(ctx.grad, mask, 0.0));
   });
 }
 

@@ -29,7 +29,7 @@ double projected(const GradcheckFn& f, const std::vector<Tensor>& inputs, const 
   Tensor y = f(inputs);
   PETL_CHECK(y.shape() == R.shape(), "gradcheck: the function's output changed shape from ", shape_str(R.shape()),
              " to ", shape_str(y.shape()));
-  return kernel::reduce(ReduceOp::Sum, kernel::binary(BinaryOp::Mul, y, R), {}, false).item();
+  return sum(y * R).item();
 }
 
 }  // namespace

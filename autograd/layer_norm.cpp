@@ -11,7 +11,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
                  rstd = r.rstd](BackwardContext& ctx) {
                   auto d = kernel::layer_norm_backward(ctx.grad, x, gamma, mean, rstd, ctx.wants(0), ctx.wants(1),
                                                        ctx.wants(2));
-                  if (ctx.wants(0)) ctx.set(0, kernel::reshape(d.dx, x.shape()));
+                  if (ctx.wants(0)) ctx.set(0, reshape(d.dx, x.shape()));
                   if (ctx.wants(1)) ctx.set(1, d.dgamma);
                   if (ctx.wants(2)) ctx.set(2, d.dbeta);
                 });

@@ -9,14 +9,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor y = kernel::matmul(a, b);
   return record("matmul", y, {&a, &b}, [a = a.detach(), b = b.detach()](BackwardContext& ctx) {
     const Tensor& g = ctx.grad;
-    if (ctx.wants(0)) ctx.set(0, kernel::sum_to(kernel::matmul(g, kernel::transpose(b, -1, -2)), a.shape()));
+    if (ctx.wants(0)) ctx.set(0, sum_to(matmul(g, transpose(b, -1, -2)), a.shape()));
     if (!ctx.wants(1)) return;
     if (b.dim() == 2 && a.dim() > 2) {
       // A shared weight (x [..., K] @ W [K, N]): one GEMM over all rows, [K, rows] @ [rows, N].
       const int64_t K = a.size(-1), N = b.size(-1);
-      ctx.set(1, kernel::matmul(kernel::transpose(kernel::reshape(a, {-1, K}), 0, 1), kernel::reshape(g, {-1, N})));
+      ctx.set(1, matmul(transpose(reshape(a, {-1, K}), 0, 1), reshape(g, {-1, N})));
     } else {
-      ctx.set(1, kernel::sum_to(kernel::matmul(kernel::transpose(a, -1, -2), g), b.shape()));
+      ctx.set(1, sum_to(matmul(transpose(a, -1, -2), g), b.shape()));
     }
   });
 }

@@ -41,6 +41,8 @@ Tensor operator*(double a, const Tensor& b);
 Tensor sum(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);
 Tensor max(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);  // ties share the gradient
+// x summed over the axes along which `shape` was broadcast to x's shape (undoes a broadcast).
+Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- views (autograd/views.cpp) and copies (autograd/copy.cpp)
 Tensor reshape(const Tensor& x, Shape shape);

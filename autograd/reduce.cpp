@@ -1,4 +1,5 @@
 // Reductions. The gradient of a reduction is dL/dy spread back over the reduced axes.
+// Backward closures run with grad mode off: the public ops they use record nothing.
 #include <algorithm>
 
 #include "autograd/ops.h"
@@ -20,7 +21,7 @@ std::vector<int64_t> normalized_axes(std::vector<int64_t> axes, int64_t ndim, co
 Tensor with_kept_axes(const Tensor& g, const Shape& x_shape, const std::vector<int64_t>& axes) {
   Shape kept = x_shape;
   for (int64_t a : axes) kept[size_t(a)] = 1;
-  return kernel::reshape(g, kept);
+  return reshape(g, kept);
 }
 
 }  // namespace
@@ -30,7 +31,7 @@ Tensor sum(const Tensor& x, std::vector<int64_t> axes, bool keepdim) {
   axes = normalized_axes(std::move(axes), x.dim(), "sum");
   Tensor y = kernel::reduce(ReduceOp::Sum, x, axes, keepdim);
   return record("sum", y, {&x}, [shape = x.shape(), axes](BackwardContext& ctx) {
-    ctx.set(0, kernel::expand(with_kept_axes(ctx.grad, shape, axes), shape));
+    ctx.set(0, expand(with_kept_axes(ctx.grad, shape, axes), shape));
   });
 }
 
@@ -41,9 +42,7 @@ Tensor mean(const Tensor& x, std::vector<int64_t> axes, bool keepdim) {
   int64_t n = 1;
   for (int64_t a : axes) n *= x.shape()[size_t(a)];
   return record("mean", y, {&x}, [shape = x.shape(), axes, n](BackwardContext& ctx) {
-    Tensor g = kernel::binary(BinaryOp::Div, with_kept_axes(ctx.grad, shape, axes),
-                              scalar(double(n), ctx.grad.dtype(), ctx.grad.device()));
-    ctx.set(0, kernel::expand(g, shape));
+    ctx.set(0, expand(with_kept_axes(ctx.grad, shape, axes) / double(n), shape));
   });
 }
 
@@ -53,6 +52,14 @@ Tensor max(const Tensor& x, std::vector<int64_t> axes, bool keepdim) {
   Tensor y = kernel::reduce(ReduceOp::Max, x, axes, keepdim);
   return record("max", y, {&x}, [x = x.detach(), y = y.detach(), axes, keepdim](BackwardContext& ctx) {
     ctx.set(0, kernel::max_backward(ctx.grad, x, y, axes, keepdim));
+  });
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  // y = x summed over the axes along which `shape` was broadcast to x's shape:  dx = expand(g)
+  Tensor y = kernel::sum_to(x, shape);
+  return record("sum_to", y, {&x}, [shape = x.shape()](BackwardContext& ctx) {
+    ctx.set(0, expand(ctx.grad, shape));
   });
 }
 

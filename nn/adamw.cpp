@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/graph.h"
+#include "autograd/ops.h"
 #include "tensor/kernels.h"
 
 namespace petl::nn {
@@ -33,21 +34,19 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWOptions opts) : params_(std::move(
 void AdamW::step() {
   NoGradGuard no_grad;
   ++t_;
-  using kernel::binary;
   const double bc1 = 1.0 - std::pow(opts_.beta1, double(t_)), bc2 = 1.0 - std::pow(opts_.beta2, double(t_));
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     const Tensor g = p.grad();
     if (!g.defined()) continue;
-    auto s = [&](double v) { return scalar(v, p.dtype(), p.device()); };
-    m_[i] = binary(BinaryOp::Add, binary(BinaryOp::Mul, m_[i], s(opts_.beta1)), binary(BinaryOp::Mul, g, s(1 - opts_.beta1)));
-    v_[i] = binary(BinaryOp::Add, binary(BinaryOp::Mul, v_[i], s(opts_.beta2)),
-                   binary(BinaryOp::Mul, binary(BinaryOp::Mul, g, g), s(1 - opts_.beta2)));
-    // update = m / bc1 / (sqrt(v / bc2) + eps) + wd * p
-    Tensor denom = binary(BinaryOp::Add, kernel::unary(UnaryOp::Sqrt, binary(BinaryOp::Div, v_[i], s(bc2))), s(opts_.eps));
-    Tensor update = binary(BinaryOp::Div, binary(BinaryOp::Div, m_[i], s(bc1)), denom);
-    if (opts_.weight_decay != 0.0) update = binary(BinaryOp::Add, update, binary(BinaryOp::Mul, p, s(opts_.weight_decay)));
-    kernel::copy_(p, binary(BinaryOp::Sub, p, binary(BinaryOp::Mul, update, s(opts_.lr))));
+    // Loshchilov & Hutter, "Decoupled Weight Decay Regularization", Algorithm 2 (as torch.optim.AdamW):
+    //   m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2,
+    //   p = p - lr (m / bc1 / (sqrt(v / bc2) + eps) + wd p),   bc_k = 1 - b_k^t
+    m_[i] = opts_.beta1 * m_[i] + (1 - opts_.beta1) * g;
+    v_[i] = opts_.beta2 * v_[i] + (1 - opts_.beta2) * (g * g);
+    Tensor update = m_[i] / bc1 / (sqrt(v_[i] / bc2) + opts_.eps);
+    if (opts_.weight_decay != 0.0) update = update + opts_.weight_decay * p;
+    kernel::copy_(p, p - opts_.lr * update);  // in place: the parameter's storage is what the model holds
   }
 }
 

@@ -1,13 +1,11 @@
 #include "nn/layers.h"
 
-#include "tensor/kernels.h"
-
 namespace petl::nn {
 
 namespace {
 Tensor normal(const Shape& shape, double std, Generator& gen) {
   Tensor t = randn(shape, DType::F32, Device::cpu(), gen);
-  return kernel::binary(BinaryOp::Mul, t, scalar(std));
+  return t * std;
 }
 }  // namespace
 

@@ -28,13 +28,13 @@ Tensor arange(int64_t start, int64_t end, int64_t step, DType dtype, Device devi
   Tensor host = Tensor::empty({count}, dtype, Device::cpu());
   // Every value start + i * step lies between start and end, so it fits in int64, though i * step
   // alone may not: computed modulo 2^64 (unsigned), the result is exact.
-  dispatch_all(dtype, "arange", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = host.data<scalar_t>();
+  dispatch_all(dtype, "arange", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = host.data<T>();
     for (int64_t i = 0; i < count; ++i) {
       const auto value =
           static_cast<int64_t>(static_cast<uint64_t>(start) + static_cast<uint64_t>(i) * static_cast<uint64_t>(step));
-      p[i] = static_cast<scalar_t>(value);
+      p[i] = static_cast<T>(value);
     }
   });
   return device.is_cpu() ? host : kernel::to(host, device);
@@ -46,14 +46,14 @@ Tensor from_host(const std::vector<Src>& values, const Shape& shape, DType dtype
   PETL_CHECK(int64_t(values.size()) == numel_of(shape), "from_vector: ", values.size(),
              " values cannot fill shape ", shape_str(shape), " (", numel_of(shape), " elements)");
   Tensor host = Tensor::empty(shape, dtype, Device::cpu());
-  dispatch_all(dtype, "from_vector", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = host.data<scalar_t>();
+  dispatch_all(dtype, "from_vector", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = host.data<T>();
     for (std::size_t i = 0; i < values.size(); ++i) {
-      if constexpr (std::is_same_v<scalar_t, int64_t> && std::is_floating_point_v<Src>) {
+      if constexpr (std::is_same_v<T, int64_t> && std::is_floating_point_v<Src>) {
         p[i] = to_int64_element(double(values[i]), "from_vector");
       } else {
-        p[i] = scalar_t(values[i]);
+        p[i] = T(values[i]);
       }
     }
   });

@@ -34,8 +34,11 @@ template <> constexpr DType dtype_of<int64_t>() { return DType::I64; }
 namespace petl {
 
 // Calls f(TypeTag<T>{}) with T the C++ type of the dtype, so one templated body serves every
-// type: dispatch_float(t.dtype(), "op", [&](auto tag) { using scalar_t = typename decltype(tag)::type; ... });
-// (A function, not a macro, so OpenMP pragmas inside the body work.)
+// type. The one idiom, on every backend:
+//   dispatch_float(t.dtype(), "op", [&](auto tag) { using T = typename decltype(tag)::type; ... });
+// and when a second dtype is dispatched inside, its tag and type get their own names (mask_tag and
+// M, src_tag and S, ...), never a shadowing T. (A function, not a macro, so OpenMP pragmas inside
+// the body work.)
 template <class T>
 struct TypeTag {
   using type = T;

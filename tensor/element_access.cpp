@@ -21,8 +21,8 @@ int64_t element_offset(const Tensor& t, const std::vector<int64_t>& index) {
 double Tensor::at(const std::vector<int64_t>& index) const {
   if (is_cuda()) return kernel::to(*this, Device::cpu()).at(index);
   const int64_t off = element_offset(*this, index);
-  return dispatch_all(dtype_, "Tensor::at", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type; return double(static_cast<scalar_t*>(raw_data())[off]); });
+  return dispatch_all(dtype_, "Tensor::at", [&](auto tag) {
+    using T = typename decltype(tag)::type; return double(static_cast<T*>(raw_data())[off]); });
 }
 
 void Tensor::set(const std::vector<int64_t>& index, double value) const {
@@ -31,8 +31,8 @@ void Tensor::set(const std::vector<int64_t>& index, double value) const {
   if (dtype_ == DType::I64) {
     static_cast<int64_t*>(raw_data())[off] = to_int64_element(value, "Tensor::set");
   } else {
-    dispatch_float(dtype_, "Tensor::set", [&](auto tag_) {
-      using scalar_t = typename decltype(tag_)::type; static_cast<scalar_t*>(raw_data())[off] = scalar_t(value); });
+    dispatch_float(dtype_, "Tensor::set", [&](auto tag) {
+      using T = typename decltype(tag)::type; static_cast<T*>(raw_data())[off] = T(value); });
   }
   bump_version();
 }
@@ -46,9 +46,9 @@ double Tensor::item() const {
 std::vector<double> Tensor::to_vector() const {
   Tensor c = kernel::contiguous(is_cuda() ? kernel::to(*this, Device::cpu()) : *this);
   std::vector<double> out(std::size_t(c.numel()));
-  dispatch_all(dtype_, "Tensor::to_vector", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    const scalar_t* p = c.data<scalar_t>();
+  dispatch_all(dtype_, "Tensor::to_vector", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* p = c.data<T>();
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(p[i]);
   });
   return out;

@@ -202,3 +202,13 @@ TEST_CASE("gradcheck: fused attention (causal, key mask, extra key/value rows)")
   opts.scale = 0.7;
   CHECK_GRADIENTS([opts](const Inputs& in) { return attention(in[0], in[1], in[2], Tensor(), opts); }, qt, k, v);
 }
+
+TEST_CASE("gradcheck: sum_to, the gradient of a broadcast") {
+  Tensor x = leaf({2, 3, 4}, 13);
+  Tensor xt = transposed_leaf({3, 2, 4}, 14);
+  CHECK_GRADIENTS([](const Inputs& in) { return sum_to(in[0], {3, 4}); }, x);
+  CHECK_GRADIENTS([](const Inputs& in) { return sum_to(in[0], {2, 1, 4}); }, x);
+  CHECK_GRADIENTS([](const Inputs& in) { return sum_to(in[0], {1}); }, x);
+  CHECK_GRADIENTS([](const Inputs& in) { return sum_to(in[0], {2, 1}) * 2.0; }, xt);
+  CHECK_GRADIENTS([](const Inputs& in) { return sum_to(in[0], {3, 2, 4}); }, xt);  // nothing to sum
+}

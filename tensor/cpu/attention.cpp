@@ -48,9 +48,8 @@ void masked_scores(const T* q, const T* k, const T* mask_row, const AttentionDim
 
 void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask,
                            const AttentionOptions& opts, const Tensor& out, const Tensor& lse) {
-  dispatch_float(q.dtype(), "attention", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    using T = scalar_t;
+  dispatch_float(q.dtype(), "attention", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     const AttentionDims d = dims_of(q, k, v, opts);
     const int threads = worth_threads(d) ? omp_get_max_threads() : 1;
     Tensor scratch = Tensor::empty({threads, d.Tq, d.Tk}, q.dtype());
@@ -89,9 +88,8 @@ void CpuBackend::attention_backward(const Tensor& g, const Tensor& q, const Tens
                                     const Tensor& key_mask, const Tensor& out, const Tensor& lse,
                                     const AttentionOptions& opts, const Tensor& dq, const Tensor& dk,
                                     const Tensor& dv) {
-  dispatch_float(q.dtype(), "attention_backward", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    using T = scalar_t;
+  dispatch_float(q.dtype(), "attention_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     const AttentionDims d = dims_of(q, k, v, opts);
     const int threads = worth_threads(d) ? omp_get_max_threads() : 1;
     Tensor scratch = Tensor::empty({threads, 2, d.Tq, d.Tk}, q.dtype());

@@ -15,28 +15,27 @@ void CpuBackend::download(const Tensor& src, void* host) {
 }
 
 void CpuBackend::fill(const Tensor& out, double value) {
-  dispatch_all(out.dtype(), "fill", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = out.data<scalar_t>();
-    const scalar_t v = scalar_t(value);
+  dispatch_all(out.dtype(), "fill", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = out.data<T>();
+    const T v = T(value);
     cpu::strided_loop<1>(out.shape(), {&out.strides()}, [&](int64_t, auto o) { p[o[0]] = v; });
   });
 }
 
 void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
-  dispatch_all(dst.dtype(), "copy", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    using dst_t = scalar_t;
-    dst_t* d = dst.data<dst_t>();
-    dispatch_all(src.dtype(), "copy", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-      const scalar_t* s = src.data<scalar_t>();
+  dispatch_all(dst.dtype(), "copy", [&](auto dst_tag) {
+    using D = typename decltype(dst_tag)::type;
+    D* d = dst.data<D>();
+    dispatch_all(src.dtype(), "copy", [&](auto src_tag) {
+      using S = typename decltype(src_tag)::type;
+      const S* s = src.data<S>();
       if (dst.dtype() == src.dtype() && cpu::all_contiguous(dst.shape(), {&dst.strides(), &src.strides()})) {
-        std::memcpy(static_cast<void*>(d), s, std::size_t(dst.numel()) * sizeof(dst_t));
+        std::memcpy(static_cast<void*>(d), s, std::size_t(dst.numel()) * sizeof(D));
         return;
       }
       cpu::strided_loop<2>(dst.shape(), {&dst.strides(), &src.strides()},
-                           [&](int64_t, auto o) { d[o[0]] = dst_t(s[o[1]]); });
+                           [&](int64_t, auto o) { d[o[0]] = D(s[o[1]]); });
     });
   });
 }

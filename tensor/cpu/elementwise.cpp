@@ -16,11 +16,11 @@ T unary_derivative(UnaryOp op, T x, T y, T p) { return elementwise::unary_deriva
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
-  dispatch_float(x.dtype(), unary_op_name(op), [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    const scalar_t* px = x.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
-    const scalar_t p = scalar_t(param);
+  dispatch_float(x.dtype(), unary_op_name(op), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    const T p = T(param);
     cpu::strided_loop<2>(out.shape(), {&out.strides(), &x.strides()},
                          [&](int64_t, auto o) { po[o[0]] = apply_unary(op, px[o[1]], p); });
   });
@@ -28,30 +28,30 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, double param, const Tensor& 
 
 void CpuBackend::unary_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& y, double param,
                                 const Tensor& out) {
-  dispatch_float(x.dtype(), unary_op_name(op), [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    const scalar_t* pg = g.data<scalar_t>();
-    const scalar_t* px = x.data<scalar_t>();
+  dispatch_float(x.dtype(), unary_op_name(op), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pg = g.data<T>();
+    const T* px = x.data<T>();
     // y is only read by ops whose derivative uses it; others may pass an undefined tensor.
     const bool has_y = y.defined();
-    const scalar_t* py = has_y ? y.data<scalar_t>() : nullptr;
+    const T* py = has_y ? y.data<T>() : nullptr;
     const Strides& ys = has_y ? y.strides() : x.strides();
-    scalar_t* po = out.data<scalar_t>();
-    const scalar_t p = scalar_t(param);
+    T* po = out.data<T>();
+    const T p = T(param);
     cpu::strided_loop<4>(out.shape(), {&out.strides(), &g.strides(), &x.strides(), &ys}, [&](int64_t, auto o) {
-      const scalar_t xv = px[o[2]];
-      const scalar_t yv = has_y ? py[o[3]] : apply_unary(op, xv, p);
+      const T xv = px[o[2]];
+      const T yv = has_y ? py[o[3]] : apply_unary(op, xv, p);
       po[o[0]] = pg[o[1]] * unary_derivative(op, xv, yv, p);
     });
   });
 }
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_float(a.dtype(), binary_op_name(op), [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    const scalar_t* pa = a.data<scalar_t>();
-    const scalar_t* pb = b.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
+  dispatch_float(a.dtype(), binary_op_name(op), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* po = out.data<T>();
     if (cpu::all_contiguous(out.shape(), {&a.strides(), &b.strides()})) {
       const int64_t n = out.numel();
 #pragma omp parallel for simd if (n >= cpu::kParallelGrain)
@@ -64,31 +64,30 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Ten
 }
 
 void CpuBackend::masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) {
-  dispatch_float(x.dtype(), "masked_fill", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    using value_t = scalar_t;
-    const value_t* px = x.data<value_t>();
-    value_t* po = out.data<value_t>();
-    const value_t v = value_t(value);
-    dispatch_all(mask.dtype(), "masked_fill", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-      const scalar_t* pm = mask.data<scalar_t>();
+  dispatch_float(x.dtype(), "masked_fill", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    const T v = T(value);
+    dispatch_all(mask.dtype(), "masked_fill", [&](auto mask_tag) {
+      using M = typename decltype(mask_tag)::type;
+      const M* pm = mask.data<M>();
       cpu::strided_loop<3>(out.shape(), {&out.strides(), &x.strides(), &mask.strides()}, [&](int64_t, auto o) {
-        po[o[0]] = pm[o[2]] != scalar_t(0) ? v : px[o[1]];
+        po[o[0]] = pm[o[2]] != M(0) ? v : px[o[1]];
       });
     });
   });
 }
 
 void CpuBackend::dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out) {
-  dispatch_float(x.dtype(), "dropout", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    const scalar_t* px = x.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
-    const scalar_t keep_scale = scalar_t(1.0 / (1.0 - p));
+  dispatch_float(x.dtype(), "dropout", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    const T keep_scale = T(1.0 / (1.0 - p));
     cpu::strided_loop<2>(out.shape(), {&out.strides(), &x.strides()}, [&](int64_t i, auto o) {
       const bool keep = petl::random_uniform(seed, offset + uint64_t(i)) >= p;
-      po[o[0]] = keep ? px[o[1]] * keep_scale : scalar_t(0);
+      po[o[0]] = keep ? px[o[1]] * keep_scale : T(0);
     });
   });
 }

@@ -33,12 +33,12 @@ void gemm_one(const T* a, int64_t a_rs, int64_t a_cs, const T* c, int64_t c_rs, 
 }  // namespace
 
 void CpuBackend::matmul(const Tensor& a, const Tensor& c, const Tensor& out, bool accumulate) {
-  dispatch_float(a.dtype(), "matmul", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
+  dispatch_float(a.dtype(), "matmul", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     const int64_t batch = out.size(0), M = out.size(1), N = out.size(2), K = a.size(2);
-    const scalar_t* pa = a.data<scalar_t>();
-    const scalar_t* pc = c.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
+    const T* pa = a.data<T>();
+    const T* pc = c.data<T>();
+    T* po = out.data<T>();
     // Eigen leading dims must be >= 1 even for degenerate (size-1) dims.
     const int64_t a_rs = std::max<int64_t>(a.strides()[1], 1), a_cs = std::max<int64_t>(a.strides()[2], 1);
     const int64_t c_rs = std::max<int64_t>(c.strides()[1], 1), c_cs = std::max<int64_t>(c.strides()[2], 1);

@@ -5,22 +5,22 @@
 namespace petl {
 
 void CpuBackend::random_uniform(const Tensor& out, double low, double high, uint64_t seed, uint64_t offset) {
-  dispatch_float(out.dtype(), "uniform", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = out.data<scalar_t>();
+  dispatch_float(out.dtype(), "uniform", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = out.data<T>();
     cpu::strided_loop<1>(out.shape(), {&out.strides()}, [&](int64_t i, auto o) {
-      p[o[0]] = scalar_t(low + (high - low) * petl::random_uniform(seed, offset + uint64_t(i)));
+      p[o[0]] = T(low + (high - low) * petl::random_uniform(seed, offset + uint64_t(i)));
     });
   });
 }
 
 void CpuBackend::random_normal(const Tensor& out, double mean, double std, uint64_t seed, uint64_t offset) {
-  dispatch_float(out.dtype(), "randn", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    scalar_t* p = out.data<scalar_t>();
+  dispatch_float(out.dtype(), "randn", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = out.data<T>();
     // Element i uses the counters 2(offset/2 + i) and 2(offset/2 + i) + 1 (offset is reserved 2n).
     cpu::strided_loop<1>(out.shape(), {&out.strides()}, [&](int64_t i, auto o) {
-      p[o[0]] = scalar_t(mean + std * petl::random_normal(seed, offset / 2 + uint64_t(i)));
+      p[o[0]] = T(mean + std * petl::random_normal(seed, offset / 2 + uint64_t(i)));
     });
   });
 }

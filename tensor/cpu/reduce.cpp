@@ -18,24 +18,22 @@ T nan_max(T a, T b) {
 
 void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t reduced, int64_t inner,
                         const Tensor& out) {
-  dispatch_float(x.dtype(), "reduce", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    const scalar_t* px = x.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
+  dispatch_float(x.dtype(), "reduce", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
     const bool is_max = op == ReduceOp::Max;
-    const scalar_t init = is_max ? -std::numeric_limits<scalar_t>::infinity() : scalar_t(0);
+    const T init = is_max ? -std::numeric_limits<T>::infinity() : T(0);
     // The mean of no elements is NaN (0 * NaN), as in PyTorch and NumPy.
-    const scalar_t post = op != ReduceOp::Mean ? scalar_t(1)
-                          : reduced > 0        ? scalar_t(1) / scalar_t(reduced)
-                                               : std::numeric_limits<scalar_t>::quiet_NaN();
+    const T post = op != ReduceOp::Mean ? T(1) : reduced > 0 ? T(1) / T(reduced) : std::numeric_limits<T>::quiet_NaN();
     const bool big = outer * reduced * inner >= cpu::kParallelGrain;
     if (inner == 1) {
       // Each output is a contiguous run of `reduced` elements.
       if (outer >= omp_get_max_threads() || !big) {
 #pragma omp parallel for if (big)
         for (int64_t o = 0; o < outer; ++o) {
-          const scalar_t* row = px + o * reduced;
-          scalar_t acc = init;
+          const T* row = px + o * reduced;
+          T acc = init;
           if (is_max) {
             for (int64_t r = 0; r < reduced; ++r) acc = nan_max(acc, row[r]);
           } else {
@@ -46,8 +44,8 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
         }
       } else {
         for (int64_t o = 0; o < outer; ++o) {  // few long rows: split each row across threads
-          const scalar_t* row = px + o * reduced;
-          scalar_t acc = init;
+          const T* row = px + o * reduced;
+          T acc = init;
           if (is_max) {
             // OpenMP's max reduction may drop NaN, so NaN is tracked on the side.
             bool saw_nan = false;
@@ -56,7 +54,7 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
               acc = std::max(acc, row[r]);
               saw_nan = saw_nan || row[r] != row[r];
             }
-            if (saw_nan) acc = std::numeric_limits<scalar_t>::quiet_NaN();
+            if (saw_nan) acc = std::numeric_limits<T>::quiet_NaN();
           } else {
 #pragma omp parallel for reduction(+ : acc)
             for (int64_t r = 0; r < reduced; ++r) acc += row[r];
@@ -73,10 +71,10 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t blk = 0; blk < blocks; ++blk) {
         const int64_t j0 = blk * kBlock, j1 = std::min(inner, j0 + kBlock);
-        scalar_t* dst = po + o * inner;
+        T* dst = po + o * inner;
         for (int64_t j = j0; j < j1; ++j) dst[j] = init;
         for (int64_t r = 0; r < reduced; ++r) {
-          const scalar_t* src = px + (o * reduced + r) * inner;
+          const T* src = px + (o * reduced + r) * inner;
           if (is_max) {
             for (int64_t j = j0; j < j1; ++j) dst[j] = nan_max(dst[j], src[j]);
           } else {
@@ -93,22 +91,22 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
 // amax backward: dx = g * [x == max] / (number of elements equal to the max).
 void CpuBackend::max_backward(const Tensor& g, const Tensor& x, const Tensor& y, int64_t outer, int64_t reduced,
                               int64_t inner, const Tensor& out) {
-  dispatch_float(x.dtype(), "max_backward", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
-    const scalar_t* pg = g.data<scalar_t>();
-    const scalar_t* px = x.data<scalar_t>();
-    const scalar_t* py = y.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
+  dispatch_float(x.dtype(), "max_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pg = g.data<T>();
+    const T* px = x.data<T>();
+    const T* py = y.data<T>();
+    T* po = out.data<T>();
 #pragma omp parallel for collapse(2) if (outer * reduced * inner >= cpu::kParallelGrain)
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t j = 0; j < inner; ++j) {
-        const scalar_t m = py[o * inner + j];
+        const T m = py[o * inner + j];
         int64_t ties = 0;
         for (int64_t r = 0; r < reduced; ++r) ties += px[(o * reduced + r) * inner + j] == m;
-        const scalar_t share = pg[o * inner + j] / scalar_t(std::max<int64_t>(ties, 1));
+        const T share = pg[o * inner + j] / T(std::max<int64_t>(ties, 1));
         for (int64_t r = 0; r < reduced; ++r) {
           const int64_t at = (o * reduced + r) * inner + j;
-          po[at] = px[at] == m ? share : scalar_t(0);
+          po[at] = px[at] == m ? share : T(0);
         }
       }
     }

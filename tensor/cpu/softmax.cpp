@@ -13,27 +13,27 @@
 namespace petl {
 
 void CpuBackend::softmax(const Tensor& x, bool log, const Tensor& out) {
-  dispatch_float(x.dtype(), "softmax", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
+  dispatch_float(x.dtype(), "softmax", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     const int64_t n = x.shape().back(), rows = x.numel() / n;
-    const scalar_t* px = x.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
 #pragma omp parallel for if (x.numel() >= cpu::kParallelGrain)
     for (int64_t r = 0; r < rows; ++r) {
-      const scalar_t* xr = px + r * n;
-      scalar_t* yr = po + r * n;
-      scalar_t m = -std::numeric_limits<scalar_t>::infinity();
+      const T* xr = px + r * n;
+      T* yr = po + r * n;
+      T m = -std::numeric_limits<T>::infinity();
       for (int64_t j = 0; j < n; ++j) m = std::max(m, xr[j]);
-      scalar_t sum = 0;
+      T sum = 0;
       for (int64_t j = 0; j < n; ++j) {
         yr[j] = std::exp(xr[j] - m);
         sum += yr[j];
       }
       if (log) {
-        const scalar_t shift = m + std::log(sum);
+        const T shift = m + std::log(sum);
         for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] - shift;
       } else {
-        const scalar_t inv = scalar_t(1) / sum;
+        const T inv = T(1) / sum;
         for (int64_t j = 0; j < n; ++j) yr[j] *= inv;
       }
     }
@@ -41,18 +41,18 @@ void CpuBackend::softmax(const Tensor& x, bool log, const Tensor& out) {
 }
 
 void CpuBackend::softmax_backward(const Tensor& g, const Tensor& y, bool log, const Tensor& out) {
-  dispatch_float(y.dtype(), "softmax_backward", [&](auto tag_) {
-    using scalar_t = typename decltype(tag_)::type;
+  dispatch_float(y.dtype(), "softmax_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     const int64_t n = y.shape().back(), rows = y.numel() / n;
-    const scalar_t* pg = g.data<scalar_t>();
-    const scalar_t* py = y.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
+    const T* pg = g.data<T>();
+    const T* py = y.data<T>();
+    T* po = out.data<T>();
 #pragma omp parallel for if (y.numel() >= cpu::kParallelGrain)
     for (int64_t r = 0; r < rows; ++r) {
-      const scalar_t* gr = pg + r * n;
-      const scalar_t* yr = py + r * n;
-      scalar_t* dr = po + r * n;
-      scalar_t dot = 0;
+      const T* gr = pg + r * n;
+      const T* yr = py + r * n;
+      T* dr = po + r * n;
+      T dot = 0;
       if (log) {
         for (int64_t j = 0; j < n; ++j) dot += gr[j];
         for (int64_t j = 0; j < n; ++j) dr[j] = gr[j] - std::exp(yr[j]) * dot;

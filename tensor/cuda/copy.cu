@@ -39,16 +39,6 @@ void copy_typed(const Tensor& dst, const Tensor& src) {
                           CopyFn<D, S>{dst.data<D>(), src.data<S>()});
 }
 
-template <class D>
-void copy_to(const Tensor& dst, const Tensor& src) {
-  switch (src.dtype()) {
-    case DType::F32: return copy_typed<D, float>(dst, src);
-    case DType::F64: return copy_typed<D, double>(dst, src);
-    case DType::I64: return copy_typed<D, int64_t>(dst, src);
-  }
-  throw Error(dtype_error("copy", src.dtype(), "a known dtype"));
-}
-
 }  // namespace
 
 void CudaBackend::upload(const Tensor& dst, const void* host) {
@@ -69,12 +59,10 @@ void CudaBackend::download(const Tensor& src, void* host) {
 }
 
 void CudaBackend::fill(const Tensor& out, double value) {
-  switch (out.dtype()) {
-    case DType::F32: return fill_typed<float>(out, value);
-    case DType::F64: return fill_typed<double>(out, value);
-    case DType::I64: return fill_typed<int64_t>(out, value);
-  }
-  throw Error(dtype_error("fill", out.dtype(), "a known dtype"));
+  dispatch_all(out.dtype(), "fill", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    fill_typed<T>(out, value);
+  });
 }
 
 void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
@@ -87,12 +75,13 @@ void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
                                     cudaMemcpyDeviceToDevice, ctx.stream));
     return;
   }
-  switch (dst.dtype()) {
-    case DType::F32: return copy_to<float>(dst, src);
-    case DType::F64: return copy_to<double>(dst, src);
-    case DType::I64: return copy_to<int64_t>(dst, src);
-  }
-  throw Error(dtype_error("copy", dst.dtype(), "a known dtype"));
+  dispatch_all(dst.dtype(), "copy", [&](auto dst_tag) {
+    using D = typename decltype(dst_tag)::type;
+    dispatch_all(src.dtype(), "copy", [&](auto src_tag) {
+      using S = typename decltype(src_tag)::type;
+      copy_typed<D, S>(dst, src);
+    });
+  });
 }
 
 }  // namespace petl

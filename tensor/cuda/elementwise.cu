@@ -121,12 +121,10 @@ void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Te
 void CudaBackend::masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) {
   dispatch_float(x.dtype(), "masked_fill", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    switch (mask.dtype()) {
-      case DType::F32: return masked_fill_typed<T, float>(x, mask, value, out);
-      case DType::F64: return masked_fill_typed<T, double>(x, mask, value, out);
-      case DType::I64: return masked_fill_typed<T, int64_t>(x, mask, value, out);
-    }
-    throw Error(dtype_error("masked_fill", mask.dtype(), "a known dtype"));
+    dispatch_all(mask.dtype(), "masked_fill", [&](auto mask_tag) {
+      using M = typename decltype(mask_tag)::type;
+      masked_fill_typed<T, M>(x, mask, value, out);
+    });
   });
 }
 

@@ -1,4 +1,4 @@
-// Stand-in for the CUDA runtime API used by petl, for the host emulator (run_tests.sh). Testing only.
+// Stand-in for the CUDA runtime API used by petl, for the host emulator (tests/cuda_emulation/). Testing only.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Rewrites petl's .cu/.cuh files into host C++ for the emulator (see run_tests.sh).
+"""Rewrites petl's .cu/.cuh files into host C++ for the emulator (tests/cuda_emulation/CMakeLists.txt).
 
 usage: transform.py SRC_DIR OUT_DIR
   kernel<<<grid, block, smem, stream>>>(args)  ->  ::emu::run_grid(id, ::emu::LaunchConfig(grid, block, smem, stream),

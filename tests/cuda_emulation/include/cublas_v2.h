@@ -1,4 +1,4 @@
-// Stand-in for the cuBLAS calls used by petl, for the host emulator (run_tests.sh): column-major
+// Stand-in for the cuBLAS calls used by petl, for the host emulator (tests/cuda_emulation/): column-major
 // BLAS semantics and cuBLAS's leading-dimension checks. Testing only.
 #pragma once
 #include "cuda_runtime.h"

@@ -1,6 +1,6 @@
 // Host emulation of the CUDA runtime, cuBLAS and kernel execution, for running the CUDA backend's
-// tests without a GPU (see run_tests.sh). One emulated device with 2 SMs (EMU_SMS overrides) and
-// 227 KiB of opt-in shared memory. Kernels run block by block; the threads of a block are ucontext
+// tests without a GPU (see docs/cuda.md, "Without a GPU"). One emulated device with 2 SMs
+// (EMU_SMS overrides) and 227 KiB of opt-in shared memory. Kernels run block by block; the threads of a block are ucontext
 // coroutines switched at barriers. Testing only: nothing here is part of petl.
 #include <ucontext.h>
 
@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,9 @@ enum State { Ready, WaitBlock, WaitWarp, Done };
 struct Thread { ucontext_t ctx; State state; };
 static ucontext_t g_sched;
 static std::vector<Thread> g_threads;
-static std::vector<char*> g_stacks;
+// One stack per thread slot, grown to the largest block launched and reused by every launch. Owned
+// here, so they are freed at exit (a sanitizer run must report no leak).
+static std::vector<std::unique_ptr<char[]>> g_stacks;
 static int g_cur = -1;
 static const std::function<void()>* g_body;
 alignas(16) static unsigned char g_smem[256 * 1024];
@@ -121,7 +124,7 @@ void run_grid(const void* fn, const LaunchConfig& cfg, const std::function<void(
   }
   blockDim = cfg.block; gridDim = cfg.grid;
   g_body = &body;
-  while (g_stacks.size() < nt) g_stacks.push_back(static_cast<char*>(std::malloc(kStack)));
+  while (g_stacks.size() < nt) g_stacks.push_back(std::make_unique<char[]>(kStack));
   g_threads.assign(nt, Thread{});
   for (unsigned bz = 0; bz < cfg.grid.z; ++bz)
   for (unsigned by = 0; by < cfg.grid.y; ++by)
@@ -131,7 +134,7 @@ void run_grid(const void* fn, const LaunchConfig& cfg, const std::function<void(
     for (unsigned t = 0; t < nt; ++t) {
       Thread& th = g_threads[t];
       getcontext(&th.ctx);
-      th.ctx.uc_stack.ss_sp = g_stacks[t];
+      th.ctx.uc_stack.ss_sp = g_stacks[t].get();
       th.ctx.uc_stack.ss_size = kStack;
       th.ctx.uc_link = &g_sched;
       makecontext(&th.ctx, entry, 0);

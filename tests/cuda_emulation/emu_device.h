@@ -1,7 +1,8 @@
-// Force-included into the host-compiled copies of petl's .cu files (run_tests.sh): CUDA keywords
-// and intrinsics mapped onto the cooperative thread emulator of emu_runtime.cpp. __shared__
-// variables become function statics (one block runs at a time); a warp shuffle is a write to a
-// per-thread slot, a warp barrier, a read of the partner's slot and another barrier. Testing only.
+// Force-included into the host-compiled copies of petl's .cu files (built by
+// tests/cuda_emulation/CMakeLists.txt): CUDA keywords and intrinsics mapped onto the cooperative
+// thread emulator of emu_runtime.cpp. __shared__ variables become function statics (one block
+// runs at a time); a warp shuffle is a write to a per-thread slot, a warp barrier, a read of the
+// partner's slot and another barrier. Testing only.
 #pragma once
 #include <algorithm>
 #include <cmath>
