@@ -13,6 +13,7 @@ thread_local bool g_grad_enabled = true;
 Edge edge_for(const Tensor& x) {
   Edge e;
   e.shape = x.shape();
+  e.dtype = x.dtype();
   const auto& meta = x.autograd();
   if (!meta || !meta->requires_grad) return e;
   if (meta->grad_fn) e.node = meta->grad_fn;
@@ -20,16 +21,35 @@ Edge edge_for(const Tensor& x) {
   return e;
 }
 
-Tensor attach(const char* name, Tensor out, std::vector<Edge> edges, BackwardFn backward) {
+VersionSnapshot snapshot(const Tensor& x, int input) {
+  return VersionSnapshot{x.storage(), x.version(), input, x.shape()};
+}
+
+Tensor attach(const char* name, Tensor out, std::vector<Edge> edges, std::vector<VersionSnapshot> versions,
+              BackwardFn backward) {
   bool any = false;
   for (const Edge& e : edges) any = any || e.active();
   if (!any) return out;
-  auto node = std::make_shared<Node>(Node{name, std::move(edges), std::move(backward)});
+  versions.push_back(snapshot(out, -1));
+  auto node = std::make_shared<Node>(Node{name, std::move(edges), std::move(backward), std::move(versions)});
   auto meta = std::make_shared<AutogradMeta>();
   meta->requires_grad = true;
   meta->grad_fn = std::move(node);
   out.set_autograd(std::move(meta));
   return out;
+}
+
+// Before a closure runs: none of the op's inputs or its output was written in place since.
+void check_versions(const Node& node) {
+  for (const VersionSnapshot& v : node.versions) {
+    const auto storage = v.storage.lock();
+    if (!storage || storage->version() == v.version) continue;
+    const std::string what = v.input < 0 ? std::string("the output") : "input " + std::to_string(v.input);
+    throw Error(detail::concat("backward: ", what, " ", shape_str(v.shape), " of '", node.name,
+                               "' was modified in place after '", node.name, "' used it (storage version ", v.version,
+                               ", now ", storage->version(), "), so its gradient would be computed from the new "
+                               "values; write into a clone, or before the op"));
+  }
 }
 
 void accumulate_leaf(AutogradMeta& leaf, const Tensor& g) {
@@ -62,17 +82,25 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
 Tensor record(const char* name, Tensor out, std::initializer_list<const Tensor*> inputs, BackwardFn backward) {
   if (!g_grad_enabled) return out;
   std::vector<Edge> edges;
+  std::vector<VersionSnapshot> versions;
   edges.reserve(inputs.size());
-  for (const Tensor* x : inputs) edges.push_back(edge_for(*x));
-  return attach(name, std::move(out), std::move(edges), std::move(backward));
+  for (const Tensor* x : inputs) {
+    versions.push_back(snapshot(*x, int(edges.size())));
+    edges.push_back(edge_for(*x));
+  }
+  return attach(name, std::move(out), std::move(edges), std::move(versions), std::move(backward));
 }
 
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward) {
   if (!g_grad_enabled) return out;
   std::vector<Edge> edges;
+  std::vector<VersionSnapshot> versions;
   edges.reserve(inputs.size());
-  for (const Tensor& x : inputs) edges.push_back(edge_for(x));
-  return attach(name, std::move(out), std::move(edges), std::move(backward));
+  for (const Tensor& x : inputs) {
+    versions.push_back(snapshot(x, int(edges.size())));
+    edges.push_back(edge_for(x));
+  }
+  return attach(name, std::move(out), std::move(edges), std::move(versions), std::move(backward));
 }
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
@@ -84,6 +112,10 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                shape_str(root.shape()), ", pass dL/droot explicitly");
     seed = ones(root.shape(), root.dtype(), root.device());
   }
+  PETL_CHECK(seed.dtype() == root.dtype(), "backward: gradient is ", dtype_name(seed.dtype()), " ",
+             shape_str(seed.shape()), ", expected ", dtype_name(root.dtype()), " like the root");
+  PETL_CHECK(seed.device() == root.device(), "backward: gradient is on ", seed.device().str(), ", expected ",
+             root.device().str(), " like the root");
   PETL_CHECK(seed.shape() == root.shape(), "backward: gradient of shape ", shape_str(seed.shape()),
              " for a root of shape ", shape_str(root.shape()));
   const auto& meta = root.autograd();
@@ -100,6 +132,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     pending.erase(it);
     PETL_CHECK(node->backward, "backward: the graph through '", node->name,
                "' was already freed by an earlier backward(); pass retain_graph=true to run it twice");
+    check_versions(*node);
     std::vector<Tensor> input_grads(node->edges.size());
     BackwardContext ctx(g, node->edges, input_grads);
     node->backward(ctx);
@@ -108,6 +141,8 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       if (!e.active() || !input_grads[i].defined()) continue;
       PETL_CHECK(input_grads[i].shape() == e.shape, "backward of ", node->name, ": gradient for input ", i,
                  " has shape ", shape_str(input_grads[i].shape()), ", expected ", shape_str(e.shape));
+      PETL_CHECK(input_grads[i].dtype() == e.dtype, "backward of ", node->name, ": gradient for input ", i, " is ",
+                 dtype_name(input_grads[i].dtype()), ", expected ", dtype_name(e.dtype));
       if (e.leaf) {
         accumulate_leaf(*e.leaf, input_grads[i]);
       } else {
@@ -118,6 +153,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     if (!retain_graph) {
       node->backward = nullptr;  // frees the saved tensors
       node->edges.clear();
+      node->versions.clear();
     }
   }
 }

@@ -30,8 +30,18 @@ struct AutogradMeta {
 struct Edge {
   std::shared_ptr<Node> node;
   std::shared_ptr<AutogradMeta> leaf;
-  Shape shape;  // the input's shape; its gradient must have exactly this shape
+  Shape shape;  // the input's shape and dtype; its gradient must have exactly these
+  DType dtype = DType::F32;
   bool active() const { return node || leaf; }
+};
+
+// The storage version (tensor/storage.h) of an op's input or output when the op ran. Backward
+// refuses to run the op's closure when it changed: the closure would read overwritten values.
+struct VersionSnapshot {
+  std::weak_ptr<Storage> storage;  // weak: a tensor nobody holds can no longer be written
+  uint64_t version = 0;
+  int input = -1;  // which input, or -1 for the op's output
+  Shape shape;
 };
 
 // What a backward closure sees: dL/d(output) and which inputs want a gradient.
@@ -54,15 +64,20 @@ struct Node {
   const char* name;
   std::vector<Edge> edges;
   BackwardFn backward;
+  std::vector<VersionSnapshot> versions;
 };
 
 // Attach `backward` to `out` when grad mode is on and any input requires a gradient; returns out.
 // The closure should capture inputs with .detach() (values, not graph), never `out` itself.
+// The storage versions of the inputs and of `out` are noted; writing any of them in place
+// (fill_, copy_, set, an optimizer step) before backward makes backward fail naming this op.
+// That is stricter than PyTorch, which checks only the tensors a closure saves: here every input
+// and the output count as saved, so a gradient can never be computed from overwritten values.
 Tensor record(const char* name, Tensor out, std::initializer_list<const Tensor*> inputs, BackwardFn backward);
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
 
 // dL/dx for every leaf x that requires a gradient, accumulated into x.grad(). `root` must be a
-// scalar unless `grad` (dL/droot) is given.
+// scalar unless `grad` (dL/droot) is given, which must match root's dtype, device and shape.
 void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
 
 // Grad mode (per thread). NoGradGuard turns recording off for a scope: optimizer steps, decoding,

@@ -8,7 +8,21 @@
 
 namespace petl::nn {
 
+namespace {
+void check_lr(double lr) {
+  PETL_CHECK(std::isfinite(lr) && lr >= 0, "AdamW: lr must be a finite number >= 0, got ", lr);
+}
+}  // namespace
+
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions opts) : params_(std::move(params)), opts_(opts) {
+  // The update divides by 1 - beta^t and sqrt(v) + eps: betas outside [0, 1), a negative eps or a
+  // non-finite value would turn parameters into inf or NaN on the first step.
+  check_lr(opts_.lr);
+  PETL_CHECK(opts_.beta1 >= 0 && opts_.beta1 < 1, "AdamW: beta1 must be in [0, 1), got ", opts_.beta1);
+  PETL_CHECK(opts_.beta2 >= 0 && opts_.beta2 < 1, "AdamW: beta2 must be in [0, 1), got ", opts_.beta2);
+  PETL_CHECK(std::isfinite(opts_.eps) && opts_.eps >= 0, "AdamW: eps must be a finite number >= 0, got ", opts_.eps);
+  PETL_CHECK(std::isfinite(opts_.weight_decay) && opts_.weight_decay >= 0,
+             "AdamW: weight_decay must be a finite number >= 0, got ", opts_.weight_decay);
   for (const Tensor& p : params_) {
     PETL_CHECK(p.requires_grad(), "AdamW: a parameter of shape ", shape_str(p.shape()),
                " does not require a gradient; pass only trainable parameters");
@@ -34,6 +48,11 @@ void AdamW::step() {
     if (opts_.weight_decay != 0.0) update = update + opts_.weight_decay * p;
     kernel::copy_(p, p - opts_.lr * update);  // in place: the parameter's storage is what the model holds
   }
+}
+
+void AdamW::set_lr(double lr) {
+  check_lr(lr);
+  opts_.lr = lr;
 }
 
 void AdamW::zero_grad() {

@@ -10,6 +10,8 @@
 
 namespace petl::nn {
 
+// Checked by the constructor: lr finite and >= 0, beta1 and beta2 in [0, 1), eps and
+// weight_decay finite and >= 0.
 struct AdamWOptions {
   double lr = 1e-3;
   double beta1 = 0.9;
@@ -24,7 +26,7 @@ class AdamW {
   // One update from the accumulated gradients (parameters without a gradient are skipped).
   void step();
   void zero_grad();
-  void set_lr(double lr) { opts_.lr = lr; }
+  void set_lr(double lr);  // a finite lr >= 0, like the one in the options
   double lr() const { return opts_.lr; }
   int64_t steps() const { return t_; }
 

@@ -44,6 +44,14 @@ struct TypeTag {
   using type = T;
 };
 
+// `value` as an int64 element: it must be a whole number in [-2^63, 2^63). NaN, inf, 1e30 or 2.5
+// would otherwise be converted with undefined behaviour (in practice INT64_MIN or a truncation).
+inline int64_t to_int64_element(double value, const char* op) {
+  PETL_CHECK(value >= -9223372036854775808.0 && value < 9223372036854775808.0 && static_cast<double>(static_cast<int64_t>(value)) == value,
+             op, ": cannot store ", value, " in an int64 tensor (expected a whole number in [-2^63, 2^63))");
+  return static_cast<int64_t>(value);
+}
+
 inline std::string dtype_error(const char* op, DType got, const char* expected) {
   return std::string(op) + ": expected " + expected + ", got " + dtype_name(got);
 }

@@ -28,8 +28,13 @@ double Tensor::at(const std::vector<int64_t>& index) const {
 void Tensor::set(const std::vector<int64_t>& index, double value) const {
   PETL_CHECK(!is_cuda(), "Tensor::set: element writes are CPU-only; copy the tensor to the CPU first");
   const int64_t off = element_offset(*this, index);
-  dispatch_all(dtype_, "Tensor::set", [&](auto tag) {
-    using T = typename decltype(tag)::type; static_cast<T*>(raw_data())[off] = T(value); });
+  if (dtype_ == DType::I64) {
+    static_cast<int64_t*>(raw_data())[off] = to_int64_element(value, "Tensor::set");
+  } else {
+    dispatch_float(dtype_, "Tensor::set", [&](auto tag) {
+      using T = typename decltype(tag)::type; static_cast<T*>(raw_data())[off] = T(value); });
+  }
+  bump_version();
 }
 
 double Tensor::item() const {

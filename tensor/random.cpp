@@ -1,5 +1,7 @@
 // Random tensors: uniform and normal draws from a counter-based generator (tensor/random.h), and
 // the default generator.
+#include <cmath>
+
 #include "tensor/backend.h"
 
 namespace petl {
@@ -15,6 +17,8 @@ Tensor randn(const Shape& shape, DType dtype, Device device, Generator& gen) {
 Tensor uniform(const Shape& shape, double low, double high, DType dtype, Device device, Generator& gen) {
   Tensor t = Tensor::empty(shape, dtype, device);
   PETL_CHECK(is_floating(dtype), "uniform: dtype must be floating, got ", dtype_name(dtype));
+  PETL_CHECK(std::isfinite(low) && std::isfinite(high) && low <= high,
+             "uniform: expected finite bounds with low <= high, got low ", low, ", high ", high);
   const uint64_t offset = gen.reserve(uint64_t(t.numel()));
   backend_for(device).random_uniform(t, low, high, gen.seed(), offset);
   return t;

@@ -6,8 +6,25 @@ namespace petl {
 
 int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  bool overflow = false;
+  for (int64_t d : shape) {
+    PETL_CHECK(d >= 0, "shape ", shape_str(shape), " has a negative dimension");
+    overflow = __builtin_mul_overflow(n, d, &n) || overflow;
+  }
+  // A zero anywhere makes the product 0 even when a partial product overflowed ([2^62, 4, 0]).
+  for (int64_t d : shape) {
+    if (d == 0) return 0;
+  }
+  PETL_CHECK(!overflow, "shape ", shape_str(shape), " has more than 2^63 - 1 elements");
   return n;
+}
+
+std::size_t byte_count(const Shape& shape, std::size_t element_size, const char* op) {
+  const int64_t n = numel_of(shape);
+  int64_t bytes = 0;
+  PETL_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(element_size), &bytes), op, ": shape ",
+             shape_str(shape), " of ", element_size, "-byte elements needs more than 2^63 - 1 bytes");
+  return static_cast<std::size_t>(bytes);
 }
 
 Strides contiguous_strides(const Shape& shape) {

@@ -1,5 +1,6 @@
 // Shapes and strides (in elements), and the NumPy broadcasting rule.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <ostream>
@@ -11,7 +12,11 @@ namespace petl {
 using Shape = std::vector<int64_t>;
 using Strides = std::vector<int64_t>;
 
+// The product of the dimensions; a negative dimension or a product above 2^63 - 1 is an error
+// naming the shape (never a wrapped count).
 int64_t numel_of(const Shape& shape);
+// numel_of(shape) * element_size, checked the same way: the size of a buffer for `shape`.
+std::size_t byte_count(const Shape& shape, std::size_t element_size, const char* op);
 Strides contiguous_strides(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
 

@@ -13,7 +13,7 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Strides strides, i
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) PETL_CHECK(d >= 0, "empty: negative dimension in shape ", shape_str(shape));
-  auto storage = std::make_shared<Storage>(std::size_t(numel_of(shape)) * dtype_size(dtype), device);
+  auto storage = std::make_shared<Storage>(byte_count(shape, dtype_size(dtype), "empty"), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 

@@ -41,6 +41,11 @@ class Tensor {
   bool is_cuda() const { return device().is_cuda(); }
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
+  // In-place write counter of the storage (see tensor/storage.h); shared by all its views.
+  uint64_t version() const { return storage_ ? storage_->version() : 0; }
+  void bump_version() const {
+    if (storage_) storage_->bump_version();
+  }
 
   // Pointer to element (0, ..., 0). Checks that T matches the dtype.
   template <class T>

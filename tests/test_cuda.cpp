@@ -11,6 +11,7 @@
 //   in [0, 1) and within 1 ulp for scaled uniform and normal draws (CUDA's log/cos may round
 //   differently from glibc's in the last bit).
 // Every test skips visibly ([petl-skip]) when no GPU is present.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -284,6 +285,27 @@ TEST_CASE("cuda: sum, mean and max over axes, short and long reductions") {
       check_close(kernel::max_backward(on_gpu(g), dties, kernel::reduce(ReduceOp::Max, dties, axes, false), axes, false),
                   kernel::max_backward(g, ties, y, axes, false), tol, "max_backward axes " + shape_str(axes));
     }
+  }
+}
+
+TEST_CASE("cuda: max propagates NaN and the mean of nothing is NaN, as on the CPU") {
+  if (!petl::cuda_available()) PETL_SKIP("no CUDA device");
+  for (DType dt : {DType::F64, DType::F32}) {
+    // A NaN in row 1 and column 2 of every [rows, cols] block; short and long (chunked) paths.
+    for (const Shape& shape : {Shape{3, 7}, Shape{4, 100000}, Shape{100000, 3}}) {
+      Tensor x = rand_cpu(shape, dt, 42);
+      x.set({1, 2}, std::nan(""));
+      Tensor dx = on_gpu(x);
+      for (const std::vector<int64_t>& axes : {std::vector<int64_t>{0}, {1}, {}}) {
+        const std::string what = std::string("max ") + name(dt) + " " + shape_str(shape) + " axes " + shape_str(axes);
+        Tensor want = kernel::reduce(ReduceOp::Max, x, axes, false);
+        const auto w = want.to_vector();
+        CHECK(std::count_if(w.begin(), w.end(), [](double v) { return std::isnan(v); }) == 1);
+        check_close(kernel::reduce(ReduceOp::Max, dx, axes, false), want, kExact, what);
+      }
+    }
+    Tensor empty_rows = zeros({3, 0}, dt, kCuda);
+    for (double v : kernel::reduce(ReduceOp::Mean, empty_rows, {1}, false).to_vector()) CHECK(std::isnan(v));
   }
 }
 

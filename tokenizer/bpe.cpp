@@ -32,6 +32,7 @@ struct Tokenizer::Cache {
 struct Tokenizer::Locator {
   std::function<std::string(std::size_t id)> token;
   std::function<std::string(std::size_t rank)> merge;
+  std::string vocab_name = "the vocabulary", merges_name = "the merge list";
 };
 
 Tokenizer::Tokenizer() : cache_(std::make_unique<Cache>()) {}
@@ -42,6 +43,18 @@ Tokenizer::~Tokenizer() = default;
 namespace {
 
 bool is_special_spelling(std::string_view s) { return s.size() > 4 && s.starts_with("<|") && s.ends_with("|>"); }
+
+// Control tokens that no merge makes: GPT-2's "<|endoftext|>", BART's "<s>", "</s>", "<pad>",
+// "<unk>", "<mask>". Any "<...>" entry of ASCII letters, digits, '_', '|' and '/' counts.
+bool is_control_token(std::string_view s) {
+  if (s.size() < 3 || s.front() != '<' || s.back() != '>') return false;
+  for (char c : s.substr(1, s.size() - 2)) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '|' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -114,8 +127,44 @@ Tokenizer Tokenizer::build(BpeModel model, const Locator& where) {
     }
     rules.push_back({a, b, it->second});
   }
+  check_every_token_is_reachable(t, rules, where);
   t.merges_ = MergeTable(rules);
   return t;
+}
+
+// A consistent model: every vocabulary entry is one of the 256 byte symbols, the result of a
+// merge, or a control token (so |vocabulary| = 256 + distinct merge results + control tokens).
+// A truncated or foreign merges file leaves entries that no merge makes; loading it anyway would
+// silently encode with fewer merges ("hello" as 3 ids instead of 1), so it is refused here.
+void Tokenizer::check_every_token_is_reachable(const Tokenizer& t, const std::vector<MergeTable::Entry>& rules,
+                                               const Locator& where) {
+  const auto& tokens = t.model_.tokens;
+  std::vector<bool> reachable(tokens.size(), false);
+  for (TokenId id : t.byte_ids_) reachable[static_cast<std::size_t>(id)] = true;
+  std::size_t results = 0;
+  for (const auto& rule : rules) {
+    if (!reachable[static_cast<std::size_t>(rule.result)]) ++results;
+    reachable[static_cast<std::size_t>(rule.result)] = true;
+  }
+  std::size_t controls = 0, stray = 0, first_stray = 0;
+  for (std::size_t id = 0; id < tokens.size(); ++id) {
+    if (reachable[id]) continue;
+    if (is_control_token(tokens[id])) {
+      ++controls;
+      continue;
+    }
+    if (stray++ == 0) first_stray = id;
+  }
+  if (stray == 0) return;
+  throw TokenizerError(
+      where.vocab_name + " and " + where.merges_name + " do not belong together: " + std::to_string(stray) +
+      " of the " + std::to_string(tokens.size()) + " vocabulary entries are neither one of the 256 byte symbols, " +
+      "the result of a merge, nor a control token like <|endoftext|> or <s>; the first is " +
+      in_quotes(tokens[first_stray]) + " (id " + std::to_string(first_stray) + ", " + where.token(first_stray) +
+      "). Expected 256 bytes + " + std::to_string(results) + " merge results + " + std::to_string(controls) +
+      " control tokens = " + std::to_string(256 + results + controls) + " entries, found " +
+      std::to_string(tokens.size()) + " (" + std::to_string(rules.size()) +
+      " merges read): is the merges file truncated or from another model?");
 }
 
 Tokenizer Tokenizer::from_model(const BpeModel& model) {
@@ -126,14 +175,17 @@ Tokenizer Tokenizer::from_model(const BpeModel& model) {
 }
 
 Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges) {
-  VocabFile vocab = read_vocab_json(vocab_json);
+  VocabFile vocab = read_vocab_json(vocab_json);  // first: a missing vocabulary is reported before the merges
   MergesFile merge_file = read_merges(merges);
-  const std::string vpath = vocab_json.string(), mpath = merges.string();
-  Locator where{[&](std::size_t id) {
-                  return id == std::string::npos ? vpath : vpath + ":" + std::to_string(vocab.lines[id]);
-                },
-                [&](std::size_t rank) { return mpath + ":" + std::to_string(merge_file.lines[rank]); }};
-  BpeModel model{std::move(vocab.tokens), std::move(merge_file.merges)};
+  return from_parsed(std::move(vocab), std::move(merge_file));
+}
+
+Tokenizer Tokenizer::from_parsed(VocabFile vocab, MergesFile merges) {
+  Locator where{[&](std::size_t id) { return id == std::string::npos ? vocab.name : vocab.where(id); },
+                [&](std::size_t rank) { return merges.where(rank); }};
+  where.vocab_name = vocab.name;
+  where.merges_name = merges.name;
+  BpeModel model{std::move(vocab.tokens), std::move(merges.merges)};
   return build(std::move(model), where);
 }
 

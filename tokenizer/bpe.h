@@ -21,6 +21,7 @@
 
 #include "tokenizer/merge_table.h"
 #include "tokenizer/model.h"
+#include "tokenizer/vocab_files.h"
 
 namespace petl::tokenizer {
 
@@ -40,8 +41,14 @@ class Tokenizer {
   static Tokenizer load(const std::filesystem::path& dir);
   // Explicit file names.
   static Tokenizer from_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges);
+  // Files already parsed (vocab_files.h), e.g. from bytes in memory; messages use their names.
+  static Tokenizer from_parsed(VocabFile vocab, MergesFile merges);
   // An in-memory model, e.g. straight from train_bpe().
   static Tokenizer from_model(const BpeModel& model);
+  // Every loader refuses an inconsistent pair: each vocabulary entry must be one of the 256 byte
+  // symbols, the result of a merge, or a control token ("<|endoftext|>", "<s>", "</s>", "<pad>",
+  // ...), so |vocabulary| = 256 + distinct merge results + control tokens; a TokenizerError says
+  // which entry is off and how the counts differ.
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -80,6 +87,8 @@ class Tokenizer {
   struct Locator;
   Tokenizer();
   static Tokenizer build(BpeModel model, const Locator& where);
+  static void check_every_token_is_reachable(const Tokenizer& t, const std::vector<MergeTable::Entry>& rules,
+                                             const Locator& where);
   void encode_ordinary(std::string_view text, std::size_t base_offset, std::vector<TokenId>& out) const;
   void encode_piece(std::string_view piece, std::vector<TokenId>& out) const;
 

@@ -1,15 +1,16 @@
 // The one exception type of the tokenizer. Messages say where (file and line, byte offset or
 // token id) and what was expected, e.g. "merges.txt:12: expected two symbols separated by one
-// space, got 'abc'".
+// space, got 'abc'". It is a petl::Error, so callers that catch the project's error catch it too.
 #pragma once
-#include <stdexcept>
 #include <string>
+
+#include "tensor/error.h"
 
 namespace petl::tokenizer {
 
-class TokenizerError : public std::runtime_error {
+class TokenizerError : public petl::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using petl::Error::Error;
 };
 
 }  // namespace petl::tokenizer

@@ -17,16 +17,22 @@ namespace {
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+// "vocab.json:3 (byte 17)": the line alone is useless for GPT-2's encoder.json, one 1 MB line.
+std::string position_text(const std::string& name, std::size_t line, std::size_t offset) {
+  return name + ":" + std::to_string(line) + " (byte " + std::to_string(offset) + ")";
+}
+
 // A reader for the one JSON shape a vocabulary file has: a flat object of string -> integer.
 // Hand-written so that every error can name its line.
 class VocabJsonReader {
  public:
-  VocabJsonReader(const std::string& text, const std::filesystem::path& path) : s_(text), path_(path.string()) {}
+  VocabJsonReader(std::string_view text, std::string name) : s_(text), path_(std::move(name)) {}
 
   struct Item {
     std::string token;
     std::int64_t id;
     std::size_t line;
+    std::size_t offset;  // of the token's opening quote
   };
 
   std::vector<Item> parse() {
@@ -40,6 +46,7 @@ class VocabJsonReader {
       for (;;) {
         Item item;
         item.line = line_;
+        item.offset = i_;
         item.token = parse_string();
         skip_space();
         expect(':', "':' after the token string");
@@ -74,7 +81,7 @@ class VocabJsonReader {
   }
 
   [[noreturn]] void fail(const std::string& expected) const {
-    throw TokenizerError(path_ + ":" + std::to_string(line_) + ": expected " + expected + ", got " + got());
+    throw TokenizerError(position_text(path_, line_, i_) + ": expected " + expected + ", got " + got());
   }
 
   void expect(char c, const char* what) {
@@ -180,7 +187,7 @@ class VocabJsonReader {
     return v;
   }
 
-  const std::string& s_;
+  std::string_view s_;
   std::string path_;
   std::size_t i_ = 0;
   std::size_t line_ = 1;
@@ -225,52 +232,61 @@ std::string read_file(const std::filesystem::path& path, const char* what) {
   return std::move(ss).str();
 }
 
-VocabFile read_vocab_json(const std::filesystem::path& path) {
-  const std::string text = read_file(path, "vocabulary file");
-  auto items = VocabJsonReader(text, path).parse();
-  const std::string where = path.string() + ":";
-  std::unordered_map<std::string_view, std::size_t> line_of_token;
+VocabFile parse_vocab_json(std::string_view text, const std::string& name) {
+  using Item = VocabJsonReader::Item;
+  const std::vector<Item> items = VocabJsonReader(text, name).parse();
   VocabFile out;
-  std::vector<std::string>& tokens = out.tokens;
-  std::vector<std::size_t>& line_of_id = out.lines;
-  tokens.resize(items.size());
-  line_of_id.assign(items.size(), 0);
-  for (const auto& item : items) {
-    if (item.token.empty()) {
-      throw TokenizerError(where + std::to_string(item.line) + ": expected a non-empty token string, got \"\"");
-    }
-    auto [it, fresh] = line_of_token.emplace(item.token, item.line);
+  out.name = name;
+  std::unordered_map<std::string_view, std::size_t> index_of_item;
+  out.tokens.resize(items.size());
+  out.lines.assign(items.size(), 0);
+  out.offsets.assign(items.size(), 0);
+  std::vector<const Item*> item_of_id(items.size(), nullptr);
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const auto& item = items[k];
+    const std::string at = position_text(name, item.line, item.offset);
+    if (item.token.empty()) throw TokenizerError(at + ": expected a non-empty token string, got \"\"");
+    auto [it, fresh] = index_of_item.emplace(item.token, k);
     if (!fresh) {
-      throw TokenizerError(where + std::to_string(item.line) + ": token " + in_quotes(item.token) +
-                           " appears a second time (first on line " + std::to_string(it->second) + ")");
+      const auto& first = items[it->second];
+      throw TokenizerError(at + ": token " + in_quotes(item.token) + " appears a second time (first on line " +
+                           std::to_string(first.line) + ", byte " + std::to_string(first.offset) + ")");
     }
     if (item.id >= static_cast<std::int64_t>(items.size())) {
-      throw TokenizerError(where + std::to_string(item.line) + ": token " + in_quotes(item.token) + " has id " +
-                           std::to_string(item.id) + ", expected an id below " + std::to_string(items.size()) +
+      throw TokenizerError(at + ": token " + in_quotes(item.token) + " has id " + std::to_string(item.id) +
+                           ", expected an id below " + std::to_string(items.size()) +
                            " (a vocabulary of N tokens uses ids 0..N-1)");
     }
     const auto id = static_cast<std::size_t>(item.id);
-    if (line_of_id[id] != 0) {
-      throw TokenizerError(where + std::to_string(item.line) + ": id " + std::to_string(id) + " of token " +
-                           in_quotes(item.token) + " is already used by " + in_quotes(tokens[id]) + " on line " +
-                           std::to_string(line_of_id[id]));
+    if (const Item* other = item_of_id[id]) {
+      throw TokenizerError(at + ": id " + std::to_string(id) + " of token " + in_quotes(item.token) +
+                           " is already used by " + in_quotes(other->token) + " on line " +
+                           std::to_string(other->line) + ", byte " + std::to_string(other->offset));
     }
-    line_of_id[id] = item.line;
-    tokens[id] = item.token;
+    item_of_id[id] = &item;
+    out.tokens[id] = item.token;
+    out.lines[id] = item.line;
+    out.offsets[id] = item.offset;
   }
   return out;
 }
 
-MergesFile read_merges(const std::filesystem::path& path) {
-  const std::string text = read_file(path, "merges file");
-  const std::string where = path.string() + ":";
+VocabFile read_vocab_json(const std::filesystem::path& path) {
+  return parse_vocab_json(read_file(path, "vocabulary file"), path.string());
+}
+
+std::string VocabFile::where(std::size_t id) const { return position_text(name, lines.at(id), offsets.at(id)); }
+
+MergesFile parse_merges(std::string_view text, const std::string& name) {
+  const std::string where = name + ":";
   MergesFile out;
+  out.name = name;
   std::size_t line_no = 0;
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + start, end - start);
+    std::string_view line = text.substr(start, end - start);
     start = end + 1;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -287,6 +303,12 @@ MergesFile read_merges(const std::filesystem::path& path) {
   }
   return out;
 }
+
+MergesFile read_merges(const std::filesystem::path& path) {
+  return parse_merges(read_file(path, "merges file"), path.string());
+}
+
+std::string MergesFile::where(std::size_t rank) const { return name + ":" + std::to_string(lines.at(rank)); }
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
   std::filesystem::path tmp = path;

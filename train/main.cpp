@@ -2,53 +2,43 @@
 // needs no data files (see train/lib/demo_task.h).
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include <omp.h>
 
 #include "tensor/error.h"
+#include "train/lib/command_line.h"
 #include "train/lib/demo_task.h"
 
 namespace {
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: train [--steps N] [--seed S] [--lr LR]\n"
+               "usage: train [--steps N] [--seed S] [--lr LR]   (or --flag=value)\n"
                "  Trains a one-block causal transformer on generated sequences x[t+1] = (x[t] + k) mod 16\n"
-               "  and prints the loss as it falls. Defaults: --steps 300 --seed 0 --lr 0.003\n");
-}
-
-int64_t parse_int(const std::string& flag, const char* text) {
-  char* end = nullptr;
-  const long long v = std::strtoll(text, &end, 10);
-  if (!*text || *end || v < 0) throw petl::Error("train: " + flag + " expects a non-negative integer, got '" + text + "'");
-  return v;
-}
-
-double parse_double(const std::string& flag, const char* text) {
-  char* end = nullptr;
-  const double v = std::strtod(text, &end);
-  if (!*text || *end || !(v > 0)) throw petl::Error("train: " + flag + " expects a positive number, got '" + text + "'");
-  return v;
+               "  and prints the loss as it falls. Defaults: --steps 300 --seed 0 --lr 0.003\n"
+               "  A run whose loss becomes inf or NaN stops with an error (exit status 2).\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    petl::train::DemoConfig cfg;
     for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      if (arg == "--help" || arg == "-h") {
+      if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
         usage(stdout);
         return 0;
       }
-      if (i + 1 >= argc) throw petl::Error("train: " + arg + " needs a value (see --help)");
-      if (arg == "--steps") cfg.steps = parse_int(arg, argv[++i]);
-      else if (arg == "--seed") cfg.seed = uint64_t(parse_int(arg, argv[++i]));
-      else if (arg == "--lr") cfg.lr = parse_double(arg, argv[++i]);
-      else throw petl::Error("train: unknown option '" + arg + "' (see --help)");
+    }
+    petl::train::DemoConfig cfg;
+    const auto flags = petl::cli::parse_flags("train", argc, argv,
+                                              {{"--steps", true}, {"--seed", true}, {"--lr", true}, {"--help", false}});
+    for (const auto& flag : flags) {
+      if (flag.name == "--steps") cfg.steps = petl::cli::parse_integer("train", flag, 1, INT64_MAX);
+      else if (flag.name == "--seed") cfg.seed = petl::cli::parse_unsigned("train", flag);
+      else if (flag.name == "--lr") cfg.lr = petl::cli::parse_positive("train", flag);
     }
     std::printf("train: embedded demo, one-block causal transformer (dim %lld, %lld heads), vocab %lld, "
                 "batch %lld x %lld tokens, %lld steps, AdamW lr %g, seed %llu, %d threads\n",

@@ -8,6 +8,14 @@
 
 namespace petl {
 
+namespace {
+// max that propagates NaN from either side, as torch.amax does (std::max(acc, NaN) keeps acc).
+template <class T>
+T nan_max(T a, T b) {
+  return (a < b || b != b) ? b : a;
+}
+}  // namespace
+
 void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t reduced, int64_t inner,
                         const Tensor& out) {
   dispatch_float(x.dtype(), "reduce", [&](auto tag) {
@@ -16,7 +24,8 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
     T* po = out.data<T>();
     const bool is_max = op == ReduceOp::Max;
     const T init = is_max ? -std::numeric_limits<T>::infinity() : T(0);
-    const T post = op == ReduceOp::Mean ? T(1) / T(std::max<int64_t>(reduced, 1)) : T(1);
+    // The mean of no elements is NaN (0 * NaN), as in PyTorch and NumPy.
+    const T post = op != ReduceOp::Mean ? T(1) : reduced > 0 ? T(1) / T(reduced) : std::numeric_limits<T>::quiet_NaN();
     const bool big = outer * reduced * inner >= cpu::kParallelGrain;
     if (inner == 1) {
       // Each output is a contiguous run of `reduced` elements.
@@ -26,7 +35,7 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
           const T* row = px + o * reduced;
           T acc = init;
           if (is_max) {
-            for (int64_t r = 0; r < reduced; ++r) acc = std::max(acc, row[r]);
+            for (int64_t r = 0; r < reduced; ++r) acc = nan_max(acc, row[r]);
           } else {
 #pragma omp simd reduction(+ : acc)
             for (int64_t r = 0; r < reduced; ++r) acc += row[r];
@@ -38,8 +47,14 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
           const T* row = px + o * reduced;
           T acc = init;
           if (is_max) {
-#pragma omp parallel for reduction(max : acc)
-            for (int64_t r = 0; r < reduced; ++r) acc = std::max(acc, row[r]);
+            // OpenMP's max reduction may drop NaN, so NaN is tracked on the side.
+            bool saw_nan = false;
+#pragma omp parallel for reduction(max : acc) reduction(|| : saw_nan)
+            for (int64_t r = 0; r < reduced; ++r) {
+              acc = std::max(acc, row[r]);
+              saw_nan = saw_nan || row[r] != row[r];
+            }
+            if (saw_nan) acc = std::numeric_limits<T>::quiet_NaN();
           } else {
 #pragma omp parallel for reduction(+ : acc)
             for (int64_t r = 0; r < reduced; ++r) acc += row[r];
@@ -61,7 +76,7 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
         for (int64_t r = 0; r < reduced; ++r) {
           const T* src = px + (o * reduced + r) * inner;
           if (is_max) {
-            for (int64_t j = j0; j < j1; ++j) dst[j] = std::max(dst[j], src[j]);
+            for (int64_t j = j0; j < j1; ++j) dst[j] = nan_max(dst[j], src[j]);
           } else {
 #pragma omp simd
             for (int64_t j = j0; j < j1; ++j) dst[j] += src[j];

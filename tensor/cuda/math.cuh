@@ -34,10 +34,11 @@ __device__ __forceinline__ T neg_infinity() {
   return -std::numeric_limits<T>::infinity();
 }
 
-// std::max's rule (a < b ? b : a), so ties and NaNs resolve as on the CPU.
+// The larger of a and b; a NaN on either side is the result (the CPU's nan_max in
+// tensor/cpu/reduce.cpp, and torch.amax), so max([1, NaN, 2]) is NaN on both backends.
 template <class T>
 __device__ __forceinline__ T max_of(T a, T b) {
-  return a < b ? b : a;
+  return (a < b || b != b) ? b : a;  // NaN on either side wins, as in torch.amax
 }
 
 struct SumOp {

@@ -8,6 +8,7 @@
 // axis is cut into chunks: pass 1 writes partial results [outer, chunks, inner], pass 2 reduces
 // the chunks with the same kernels.
 #include <algorithm>
+#include <limits>
 
 #include "tensor/cuda/backend.h"
 #include "tensor/cuda/math.cuh"
@@ -91,7 +92,8 @@ template <class T>
 void reduce_typed(ReduceOp op, const Tensor& x, int64_t outer, int64_t reduced, int64_t inner, const Tensor& out) {
   const cuda::Context& ctx = cuda::context_of(out);
   const bool is_max = op == ReduceOp::Max;
-  const T post = op == ReduceOp::Mean ? T(1) / T(std::max<int64_t>(reduced, 1)) : T(1);
+  // The mean of no elements is NaN (0 * NaN), as on the CPU.
+  const T post = op != ReduceOp::Mean ? T(1) : reduced > 0 ? T(1) / T(reduced) : std::numeric_limits<T>::quiet_NaN();
   // Blocks one pass would use, and how many chunks of the reduced axis bring it to ~4 waves.
   const int64_t base_blocks = inner == 1 ? outer : outer * ((inner + kColThreadsX - 1) / kColThreadsX);
   const int64_t target_blocks = int64_t(std::max(ctx.sm_count, 1)) * 4;

@@ -7,6 +7,8 @@ using namespace detail;
 
 void fill_(const Tensor& x, double value) {
   check_defined(x, "fill_", "target");
+  if (x.dtype() == DType::I64) to_int64_element(value, "fill_");
+  x.bump_version();
   if (x.numel()) backend_for(x.device()).fill(x, value);
 }
 
@@ -15,6 +17,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
   check_defined(src, "copy_", "source");
   Tensor s = src.device() == dst.device() ? src : to(src, dst.device());
   s = expand(s, dst.shape());
+  dst.bump_version();
   if (dst.numel()) backend_for(dst.device()).copy(dst, s);
 }
 

@@ -1,4 +1,6 @@
 // Layer normalization over the last axis and its backward (see kernels.h).
+#include <cmath>
+
 #include "tensor/kernels/checks.h"
 
 namespace petl::kernel {
@@ -8,6 +10,8 @@ using namespace detail;
 LayerNormOut layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
   check_floating(x, "layer_norm");
   PETL_CHECK(x.dim() >= 1, "layer_norm: input must have at least 1 dim, got shape ", shape_str(x.shape()));
+  // eps < 0 makes 1/sqrt(var + eps) NaN for a constant row; NaN eps poisons every row.
+  PETL_CHECK(eps >= 0 && std::isfinite(eps), "layer_norm: eps must be a finite number >= 0, got ", eps);
   const int64_t n = x.shape().back();
   for (const Tensor* p : {&gamma, &beta}) {
     if (!p->defined()) continue;

@@ -16,7 +16,8 @@ Shape infer_shape(const Tensor& x, Shape shape, const char* op) {
       infer_at = int64_t(i);
     } else {
       PETL_CHECK(shape[i] >= 0, op, ": invalid dimension ", shape[i], " in target shape ", shape_str(shape));
-      known *= shape[i];
+      PETL_CHECK(!__builtin_mul_overflow(known, shape[i], &known), op, ": target shape ", shape_str(shape),
+                 " has more than 2^63 - 1 elements");
     }
   }
   if (infer_at >= 0) {

@@ -1,6 +1,7 @@
 #include "train/lib/demo_task.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "nn/adamw.h"
 #include "tensor/kernels.h"
@@ -68,6 +69,9 @@ DemoResult run_demo(const DemoConfig& cfg, int64_t log_every, const std::functio
     backward(loss);
     opt.step();
     const double value = loss.item();
+    // A diverged run (lr too large) must not report "loss fell ... to nan" and succeed.
+    PETL_CHECK(std::isfinite(value), "train: the loss became ", value, " at step ", step, " (lr ", cfg.lr,
+               "): training diverged; try a smaller --lr");
     if (step == 1) result.first_loss = value;
     result.last_loss = value;
     if (log && (step == 1 || step % log_every == 0 || step == cfg.steps)) log(step, value);

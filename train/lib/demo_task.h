@@ -42,7 +42,8 @@ struct DemoResult {
   double first_loss = 0, last_loss = 0;
   double seconds = 0;
 };
-// Trains for cfg.steps, calling `log(step, loss)` every log_every steps.
+// Trains for cfg.steps, calling `log(step, loss)` every log_every steps. A loss that becomes inf or
+// NaN is a petl::Error naming the step.
 DemoResult run_demo(const DemoConfig& cfg, int64_t log_every, const std::function<void(int64_t, double)>& log);
 
 }  // namespace petl::train
