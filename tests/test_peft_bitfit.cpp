@@ -38,7 +38,7 @@ TEST_CASE("bitfit: 11·d·L + d trainable biases on GPT-2 small and medium (PEFT
     for (const auto& [name, p] : model.named_parameters()) {
       INFO(name);
       CHECK(p.requires_grad() == name.ends_with(".bias"));
-      CHECK(!name.ends_with("attn.bias"));  // the causal-mask buffer is no parameter (PEFT.md §17.8)
+      CHECK(!name.ends_with(".attn.bias"));  // the causal-mask buffer is no parameter (PEFT.md §17.8)
     }
   }
 }

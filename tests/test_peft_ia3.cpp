@@ -25,6 +25,13 @@ std::unique_ptr<Gpt2LMHead> fixture_gpt2() {
 
 const std::vector<std::string> kTargets = {"c_attn", "mlp.c_proj"}, kFeedforward = {"mlp.c_proj"};
 
+// The values of every base tensor (state_dict shares storage with the model; this copies).
+std::map<std::string, std::vector<double>> snapshot(const Module& m) {
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& [name, t] : m.named_parameters()) out[name] = t.to_vector();
+  return out;
+}
+
 double relative_diff(const std::vector<double>& a, const std::vector<double>& b) {
   double scale = 0.0;
   for (double v : b) scale = std::max(scale, std::fabs(v));
@@ -62,7 +69,7 @@ TEST_CASE("ia3 parity: 10 AdamW steps over the scaling vectors give peft's losse
 TEST_CASE("ia3 merge: merged and unmerged logits agree within 1e-6 relative, and with peft's merge_and_unload") {
   auto model = fixture_gpt2();
   const testing::PeftCase c = testing::load_peft_case("ia3");
-  const TensorMap before = state_dict(*model);
+  const auto before = snapshot(*model);
   auto ia3 = load_peft_ia3(*model, model->sites(), "tests/fixtures/peft/ia3/adapter");
   NoGradGuard no_grad;
   const std::vector<double> unmerged = testing::fixture_logits(*model, c).to_vector();
@@ -73,16 +80,31 @@ TEST_CASE("ia3 merge: merged and unmerged logits agree within 1e-6 relative, and
   MESSAGE("merged vs unmerged: " << err << "; merged vs peft merge_and_unload: " << err_peft);
   CHECK(err <= 1e-6);
   CHECK(err_peft <= 1e-5);
-  // c_attn's bias is scaled with its output; mlp.c_proj's bias is not (input scaling)
-  const TensorMap after = state_dict(*model);
-  CHECK(after.at("transformer.h.0.attn.c_attn.bias").to_vector() != before.at("transformer.h.0.attn.c_attn.bias").to_vector());
-  CHECK(after.at("transformer.h.0.mlp.c_proj.bias").to_vector() == before.at("transformer.h.0.mlp.c_proj.bias").to_vector());
+  const auto after = snapshot(*model);
+  CHECK(after.at("transformer.h.0.mlp.c_proj.bias") == before.at("transformer.h.0.mlp.c_proj.bias"));
+  CHECK(after.at("transformer.h.0.mlp.c_proj.weight") != before.at("transformer.h.0.mlp.c_proj.weight"));
   ia3->unmerge();
   double worst = 0.0;
-  for (const auto& [name, t] : state_dict(*model)) worst = std::max(worst, relative_diff(t.to_vector(), before.at(name).to_vector()));
+  for (const auto& [name, values] : snapshot(*model)) worst = std::max(worst, relative_diff(values, before.at(name)));
   MESSAGE("unmerge: worst relative change of a base tensor " << worst);
   CHECK(worst <= 1e-6);
   CHECK(relative_diff(testing::fixture_logits(*model, c).to_vector(), unmerged) <= 1e-6);
+
+  // The fixture's biases are zero (transformers' init); with non-zero ones the output scaling must
+  // scale c_attn's bias too, and input scaling must leave mlp.c_proj's alone.
+  Generator gen(2);
+  for (const auto& [name, p] : model->named_parameters())
+    if (name.ends_with(".bias") && name.find(".ln_") == std::string::npos)
+      assign(p, randn(p.shape(), DType::F32, Device::cpu(), gen) * 0.1);
+  const std::vector<double> biased = testing::fixture_logits(*model, c).to_vector();
+  const auto biased_weights = snapshot(*model);
+  ia3->merge();
+  const double err_biased = relative_diff(testing::fixture_logits(*model, c).to_vector(), biased);
+  MESSAGE("with non-zero biases, merged vs unmerged: " << err_biased);
+  CHECK(err_biased <= 1e-6);
+  const auto merged_weights = snapshot(*model);
+  CHECK(merged_weights.at("transformer.h.0.attn.c_attn.bias") != biased_weights.at("transformer.h.0.attn.c_attn.bias"));
+  CHECK(merged_weights.at("transformer.h.0.mlp.c_proj.bias") == biased_weights.at("transformer.h.0.mlp.c_proj.bias"));
 }
 
 TEST_CASE("ia3: only the scaling vectors get gradients; no weight-gradient GEMM runs for the frozen base") {
