@@ -228,7 +228,7 @@ TEST_CASE("lora trainable parameters: 4·r·d·L on q and v (PEFT.md §5.4), the
   }
 }
 
-TEST_CASE("lora save/load: peft's directory layout, read back exactly; peft's own file reads the same") {
+TEST_CASE("lora save/load: peft's directory layout, read back exactly") {
   auto model = fixture_gpt2();
   const testing::PeftCase c = testing::load_peft_case("lora");
   Generator init(8);
