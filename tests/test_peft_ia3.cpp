@@ -193,3 +193,40 @@ TEST_CASE("ia3 save/load: peft's directory layout, read back exactly") {
   CHECK_THROWS_WITH_AS(Ia3(*fresh, fresh->sites(), {"c_attn"}, {"mlp.c_proj"}),
                        doctest::Contains("feedforward module 'mlp.c_proj' matches none of the target modules"), Error);
 }
+
+// ---- BART: peft's default q_proj, v_proj (output scaling) and fc2 (input scaling), [out, in] weights.
+
+#include "nn/bart_checkpoint.h"
+
+namespace {
+std::unique_ptr<BartForConditionalGeneration> fixture_bart() {
+  auto model = load_bart("tests/fixtures/bart/model");
+  model->train(false);
+  return model;
+}
+}  // namespace
+
+TEST_CASE("ia3 parity on BART: q_proj/v_proj/fc2 logits, gradients, 10 AdamW steps and merge equal peft's") {
+  const testing::PeftCase c = testing::load_peft_case("ia3_bart", "bart");
+  {
+    auto model = fixture_bart();
+    auto ia3 = load_peft_ia3(*model, model->sites(), "tests/fixtures/peft/ia3_bart/adapter");
+    testing::check_peft_parity(*model, *ia3, c);
+  }
+  {
+    auto model = fixture_bart();
+    auto ia3 = load_peft_ia3(*model, model->sites(), "tests/fixtures/peft/ia3_bart/adapter");
+    testing::check_peft_adamw(*model, *ia3, c);
+  }
+  auto model = fixture_bart();
+  auto ia3 = load_peft_ia3(*model, model->sites(), "tests/fixtures/peft/ia3_bart/adapter");
+  NoGradGuard no_grad;
+  const std::vector<double> unmerged = testing::fixture_logits(*model, c).to_vector();
+  ia3->merge();
+  const std::vector<double> merged = testing::fixture_logits(*model, c).to_vector();
+  const double err = relative_diff(merged, unmerged);
+  const double err_peft = relative_diff(merged, c.peft.tensors.at("merged_logits").to_vector());
+  MESSAGE("BART merged vs unmerged: " << err << "; vs peft merge_and_unload: " << err_peft);
+  CHECK(err <= 1e-6);
+  CHECK(err_peft <= 1e-5);
+}

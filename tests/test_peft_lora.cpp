@@ -313,3 +313,46 @@ TEST_CASE("lora load: config and tensor errors name the file and the key") {
   save_safetensors(dir / "a" / "adapter_model.safetensors", tensors, {{"format", "pt"}});
   CHECK(message().find("belongs to no module") != std::string::npos);
 }
+
+// ---- BART: peft's default q_proj, v_proj (encoder self, decoder self and cross attention), stored
+// [out, in] (nn.Linear), so merging adds ΔWᵀ.
+
+#include "nn/bart_checkpoint.h"
+
+namespace {
+std::unique_ptr<BartForConditionalGeneration> fixture_bart() {
+  auto model = load_bart("tests/fixtures/bart/model");
+  model->train(false);
+  return model;
+}
+}  // namespace
+
+TEST_CASE("lora parity on BART: q_proj/v_proj logits, gradients and 10 AdamW steps equal peft's") {
+  const testing::PeftCase c = testing::load_peft_case("lora_bart", "bart");
+  {
+    auto model = fixture_bart();
+    auto lora = load_peft_lora(*model, model->sites(), "tests/fixtures/peft/lora_bart/adapter");
+    CHECK(lora->layers().size() == 2 * 2 + 2 * 2 * 2);  // encoder: 2 layers x (q, v); decoder: x 2 attentions
+    testing::check_peft_parity(*model, *lora, c);
+  }
+  auto model = fixture_bart();
+  auto lora = load_peft_lora(*model, model->sites(), "tests/fixtures/peft/lora_bart/adapter");
+  testing::check_peft_adamw(*model, *lora, c);
+}
+
+TEST_CASE("lora merge on BART ([out, in] weights): merged vs unmerged within 1e-6, and vs peft's merge_and_unload") {
+  const testing::PeftCase c = testing::load_peft_case("lora_bart", "bart");
+  auto model = fixture_bart();
+  auto lora = load_peft_lora(*model, model->sites(), "tests/fixtures/peft/lora_bart/adapter");
+  NoGradGuard no_grad;
+  const std::vector<double> unmerged = testing::fixture_logits(*model, c).to_vector();
+  lora->merge();
+  const std::vector<double> merged = testing::fixture_logits(*model, c).to_vector();
+  const double err = relative_diff(merged, unmerged);
+  const double err_peft = relative_diff(merged, c.peft.tensors.at("merged_logits").to_vector());
+  MESSAGE("BART merged vs unmerged: " << err << "; vs peft merge_and_unload: " << err_peft);
+  CHECK(err <= 1e-6);
+  CHECK(err_peft <= 1e-5);
+  lora->unmerge();
+  CHECK(relative_diff(testing::fixture_logits(*model, c).to_vector(), unmerged) <= 1e-6);
+}

@@ -1,11 +1,12 @@
-// The `peft` oracle's reference results (tools/oracle/peft_fixtures.py) on the tiny GPT-2 fixture,
-// and what the LoRA and (IA)^3 parity tests share.
+// The `peft` oracle's reference results (tools/oracle/peft_fixtures.py) on the tiny GPT-2 and BART
+// fixtures, and what the LoRA and (IA)^3 parity tests share.
 #pragma once
 #include <cmath>
 #include <string>
 
 #include "autograd/graph.h"
 #include "nn/adamw.h"
+#include "nn/bart.h"
 #include "nn/gpt2.h"
 #include "support/hf_reference.h"
 
@@ -13,22 +14,29 @@ namespace petl::testing {
 
 inline const char* kPeftSavedPrefix = "base_model.model.";
 
-// The batch of tests/fixtures/gpt2 (the oracle ran peft on the same one) and peft's results.
+// The batch of tests/fixtures/<base> (the oracle ran peft on the same one) and peft's results.
 struct PeftCase {
-  HfReference gpt2;  // input_ids, attention_mask, labels
+  HfReference gpt2;  // the base model's batch: input_ids, attention_mask, labels (+ decoder_input_ids)
   HfReference peft;  // logits, merged_logits, grad.<saved key>; loss, adamw_losses
 };
 
-inline PeftCase load_peft_case(const std::string& method) {
-  return {load_reference("tests/fixtures/gpt2"), load_reference("tests/fixtures/peft/" + method)};
+// `fixture` is the directory under tests/fixtures/peft; `base` "gpt2" or "bart".
+inline PeftCase load_peft_case(const std::string& fixture, const std::string& base = "gpt2") {
+  return {load_reference("tests/fixtures/" + base), load_reference("tests/fixtures/peft/" + fixture)};
 }
 
 inline Tensor fixture_logits(nn::Gpt2LMHead& model, const PeftCase& c) {
   return model.forward(c.gpt2.tensors.at("input_ids"), c.gpt2.tensors.at("attention_mask"));
 }
 
+inline Tensor fixture_logits(nn::BartForConditionalGeneration& model, const PeftCase& c) {
+  return model.forward(c.gpt2.tensors.at("input_ids"), c.gpt2.tensors.at("attention_mask"),
+                       c.gpt2.tensors.at("decoder_input_ids"));
+}
+
 // Logits, loss and the method's gradients against peft's; the base model must receive none.
-inline void check_peft_parity(nn::Gpt2LMHead& model, const nn::Module& method, const PeftCase& c) {
+template <class Model>
+void check_peft_parity(Model& model, const nn::Module& method, const PeftCase& c) {
   const Tensor logits = fixture_logits(model, c);
   const double logits_err = relative_error(logits, c.peft.tensors.at("logits"));
   const Tensor loss = model.loss(logits, c.gpt2.tensors.at("labels"));
@@ -57,7 +65,8 @@ inline void check_peft_parity(nn::Gpt2LMHead& model, const nn::Module& method, c
 }
 
 // 10 AdamW steps over the method's parameters give peft's losses.
-inline void check_peft_adamw(nn::Gpt2LMHead& model, const nn::Module& method, const PeftCase& c) {
+template <class Model>
+void check_peft_adamw(Model& model, const nn::Module& method, const PeftCase& c) {
   nn::AdamW opt(method.trainable_parameters(), adamw_options(c.peft.json.at("adamw")));
   const auto& expected = c.peft.json.at("adamw_losses");
   REQUIRE(expected.size() == 10);
