@@ -27,19 +27,29 @@ Gpt2Config gpt2_shape(int64_t d, int64_t L, int64_t heads) {
 }  // namespace
 
 TEST_CASE("bitfit: 11·d·L + d trainable biases on GPT-2 small and medium (PEFT.md §10)") {
+  // Counted from the modules at the real width: models with 1 and 2 blocks give the biases of one
+  // block (their difference) and of the rest (ln_f); the full depth is then per_block * L + rest
+  // (building all 24 medium blocks would take half a minute on a shared machine).
   struct Case {
     int64_t d, L, heads, expected;
   };
   for (const Case s : {Case{768, 12, 12, 102144}, Case{1024, 24, 16, 271360}}) {
-    Gpt2LMHead model(gpt2_shape(s.d, s.L, s.heads), 1);
-    const std::vector<std::string> names = apply_bitfit(model);
-    CHECK(int64_t(names.size()) == 6 * s.L + 1);
-    CHECK(model.parameter_count(true) == s.expected);
-    for (const auto& [name, p] : model.named_parameters()) {
-      INFO(name);
-      CHECK(p.requires_grad() == name.ends_with(".bias"));
-      CHECK(!name.ends_with(".attn.bias"));  // the causal-mask buffer is no parameter (PEFT.md §17.8)
+    int64_t trainable[2] = {0, 0};
+    for (int64_t layers : {1, 2}) {
+      Gpt2LMHead model(gpt2_shape(s.d, layers, s.heads), 1);
+      const std::vector<std::string> names = apply_bitfit(model);
+      CHECK(int64_t(names.size()) == 6 * layers + 1);
+      trainable[layers - 1] = model.parameter_count(true);
+      for (const auto& [name, p] : model.named_parameters()) {
+        INFO(name);
+        CHECK(p.requires_grad() == name.ends_with(".bias"));
+        CHECK(!name.ends_with(".attn.bias"));  // the causal-mask buffer is no parameter (PEFT.md §17.8)
+      }
     }
+    const int64_t per_block = trainable[1] - trainable[0], rest = trainable[0] - per_block;
+    CHECK(per_block == 11 * s.d);
+    CHECK(rest == s.d);
+    CHECK(per_block * s.L + rest == s.expected);
   }
 }
 
