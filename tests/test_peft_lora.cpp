@@ -356,3 +356,26 @@ TEST_CASE("lora merge on BART ([out, in] weights): merged vs unmerged within 1e-
   lora->unmerge();
   CHECK(relative_diff(testing::fixture_logits(*model, c).to_vector(), unmerged) <= 1e-6);
 }
+
+TEST_CASE("lora dropout acts on the branch input only, and only in training") {
+  auto model = fixture_gpt2();
+  const testing::PeftCase c = testing::load_peft_case("lora");
+  const std::vector<double> base = testing::fixture_logits(*model, c).to_vector();
+  Generator init(10);
+  LoraOptions o;
+  o.r = 4;
+  o.dropout = 0.5;
+  Lora lora(*model, model->sites(), {"c_attn"}, o, init);
+  NoGradGuard no_grad;
+  lora.train(true);
+  CHECK(testing::fixture_logits(*model, c).to_vector() == base);  // B = 0: dropout never reaches the base path
+  randomize_B(lora, 11);
+  lora.train(false);
+  const std::vector<double> eval1 = testing::fixture_logits(*model, c).to_vector();
+  CHECK(testing::fixture_logits(*model, c).to_vector() == eval1);  // deterministic in eval
+  lora.train(true);
+  const std::vector<double> train1 = testing::fixture_logits(*model, c).to_vector();
+  const std::vector<double> train2 = testing::fixture_logits(*model, c).to_vector();
+  CHECK(train1 != eval1);
+  CHECK(train1 != train2);  // fresh masks each call
+}
