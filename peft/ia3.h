@@ -9,7 +9,9 @@
 // Unified View row (PEFT.md §13): a multiplicative, input-independent modification of a projection's
 // output (or of the FFN hidden state), composed by scaling.
 // `peft`'s default for gpt2: target_modules ["c_attn", "mlp.c_proj"], feedforward ["mlp.c_proj"]
-// (so q, k and v are scaled, PEFT.md §11.2). Init: all ones, the identity.
+// (so q, k and v are scaled, PEFT.md §11.2). The paper's placement on GPT-2's fused c_attn scales k
+// and v only: `output_blocks` {false, true, true} splits the output into q | k | v and learns l for the
+// enabled blocks (the others are scaled by 1); that form has no peft format. Init: all ones, the identity.
 // Merge: output scaling multiplies W's output columns and b by l; input scaling multiplies W's input
 // rows (math layout) by l, b untouched. Unmerge divides (exact only up to f32 rounding).
 #pragma once
@@ -25,15 +27,19 @@ namespace petl::peft {
 
 class Ia3Linear : public nn::Module, public nn::LinearHook {
  public:
-  Ia3Linear(const LinearTarget& target, bool feedforward);
+  Ia3Linear(const LinearTarget& target, bool feedforward, std::vector<bool> output_blocks = {true});
   Tensor apply(const Tensor& x, const Tensor& y) override;
   void merge();
   void unmerge();
   bool merged() const { return merged_; }
 
-  Tensor ia3_l;  // [d_out, 1] (output scaling) or [1, d_in] (feedforward: input scaling)
+  // The scale of every output feature [d_out]: ia3_l, with ones for disabled blocks.
+  Tensor output_scale() const;
+
+  Tensor ia3_l;  // [d_out, 1] (output scaling; [n_on·d_out/n, 1] with blocks) or [1, d_in] (feedforward)
   LinearTarget target;
   bool feedforward;
+  std::vector<bool> output_blocks;
 
  private:
   void rescale(bool divide);
@@ -46,17 +52,19 @@ class Ia3Linear : public nn::Module, public nn::LinearHook {
 class Ia3 : public nn::Module {
  public:
   Ia3(nn::Module& model, const nn::SiteMap& sites, std::vector<std::string> target_modules,
-      std::vector<std::string> feedforward_modules);
+      std::vector<std::string> feedforward_modules, std::vector<bool> output_blocks = {true});
   void merge();
   void unmerge();
   void detach();
   const std::vector<std::shared_ptr<Ia3Linear>>& layers() const { return layers_; }
   const std::vector<std::string>& target_modules() const { return target_modules_; }
   const std::vector<std::string>& feedforward_modules() const { return feedforward_modules_; }
+  const std::vector<bool>& output_blocks() const { return output_blocks_; }
 
  private:
   std::vector<std::shared_ptr<Ia3Linear>> layers_;
   std::vector<std::string> target_modules_, feedforward_modules_;
+  std::vector<bool> output_blocks_;
 };
 
 }  // namespace petl::peft

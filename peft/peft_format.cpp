@@ -157,6 +157,7 @@ std::unique_ptr<Lora> load_peft_lora(nn::Module& model, const nn::SiteMap& sites
 }
 
 void save_peft_ia3(const Ia3& ia3, const std::filesystem::path& dir, const PeftSaveInfo& info) {
+  PETL_CHECK(ia3.output_blocks().size() == 1, "save_peft_ia3: the output-block (k, v only) form has no peft format");
   const bool fan_in_fan_out = !ia3.layers().empty() && ia3.layers()[0]->target.layout == nn::WeightLayout::InOut;
   nlohmann::json c = common_config("IA3", ia3.target_modules(), fan_in_fan_out, info);
   c["feedforward_modules"] = ia3.feedforward_modules();

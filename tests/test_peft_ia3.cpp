@@ -230,3 +230,55 @@ TEST_CASE("ia3 parity on BART: q_proj/v_proj/fc2 logits, gradients, 10 AdamW ste
   CHECK(err <= 1e-6);
   CHECK(err_peft <= 1e-5);
 }
+
+TEST_CASE("ia3 paper placement on GPT-2: k and v blocks of c_attn + l_ff = 6·d·L, q untouched, merge agrees") {
+  struct Case {
+    int64_t d, L, expected;
+  };
+  for (const Case s : {Case{768, 12, 55296}, Case{1024, 24, 147456}}) {
+    LinearTarget c_attn, c_proj;
+    c_attn.in = s.d, c_attn.out = 3 * s.d, c_attn.weight = zeros({s.d, 3 * s.d});
+    c_proj.in = 4 * s.d, c_proj.out = s.d, c_proj.weight = zeros({4 * s.d, s.d});
+    Ia3Linear kv(c_attn, false, {false, true, true}), f(c_proj, true);
+    CHECK((kv.parameter_count(true) + f.parameter_count(true)) * s.L == s.expected);
+  }
+  auto model = fixture_gpt2();
+  const testing::PeftCase c = testing::load_peft_case("ia3");
+  const std::vector<double> base = testing::fixture_logits(*model, c).to_vector();
+  Ia3 ia3(*model, model->sites(), kTargets, kFeedforward, {false, true, true});
+  CHECK(ia3.layers()[0]->ia3_l.shape() == Shape{96, 1});
+  CHECK(testing::fixture_logits(*model, c).to_vector() == base);
+  Generator gen(4);
+  for (const auto& l : ia3.layers()) assign(l->ia3_l, randn(l->ia3_l.shape(), DType::F32, Device::cpu(), gen) * 0.2 + 1.0);
+  const std::vector<double> q_scale = slice(ia3.layers()[0]->output_scale(), 0, 0, 48).to_vector();
+  CHECK(q_scale == std::vector<double>(48, 1.0));
+  NoGradGuard no_grad;
+  const std::vector<double> unmerged = testing::fixture_logits(*model, c).to_vector();
+  CHECK(unmerged != base);
+  ia3.merge();
+  const double err = relative_diff(testing::fixture_logits(*model, c).to_vector(), unmerged);
+  MESSAGE("k/v blocks: merged vs unmerged " << err);
+  CHECK(err <= 1e-6);
+  testing::TempDir tmp("petl-ia3-blocks");
+  CHECK_THROWS_AS(save_peft_ia3(ia3, tmp.path() / "a"), Error);
+}
+
+TEST_CASE("ia3 gradcheck (f64): output scaling of k and v blocks only") {
+  Generator gen(9);
+  LinearTarget t;
+  t.name = "toy";
+  t.in = 4;
+  t.out = 6;
+  t.weight = randn({4, 6}, DType::F64, Device::cpu(), gen);
+  Ia3Linear layer(t, false, {false, true, true});
+  const Tensor x = randn({3, 4}, DType::F64, Device::cpu(), gen).set_requires_grad(true);
+  const Tensor l = (randn({4, 1}, DType::F64, Device::cpu(), gen) * 0.3 + 1.0).detach().set_requires_grad(true);
+  const GradcheckResult res = gradcheck(
+      [&](const std::vector<Tensor>& in) {
+        layer.ia3_l = in[1];
+        return layer.apply(in[0], matmul(in[0], t.weight));
+      },
+      {x, l});
+  INFO(res.report);
+  CHECK(res.ok);
+}
