@@ -379,3 +379,37 @@ TEST_CASE("lora dropout acts on the branch input only, and only in training") {
   CHECK(train1 != eval1);
   CHECK(train1 != train2);  // fresh masks each call
 }
+
+TEST_CASE("lora save/load on BART: fan_in_fan_out false, seq2seq task, read back exactly") {
+  const testing::PeftCase c = testing::load_peft_case("lora_bart", "bart");
+  auto model = fixture_bart();
+  Generator init(12);
+  LoraOptions o;
+  o.r = 2;
+  o.alpha = 4.0;
+  auto lora = std::make_unique<Lora>(*model, model->sites(), std::vector<std::string>{"q_proj", "v_proj", "fc1"}, o, init);
+  randomize_B(*lora, 13);
+  NoGradGuard no_grad;
+  const Tensor expected = testing::fixture_logits(*model, c);
+  testing::TempDir tmp("petl-lora-bart");
+  const PeftSaveInfo info{"tests/fixtures/bart/model", "SEQ_2_SEQ_LM"};
+  save_peft_lora(*lora, tmp.path() / "adapter", info);
+  const nlohmann::json config = read_json_file(tmp.path() / "adapter" / "adapter_config.json");
+  CHECK(config.at("fan_in_fan_out") == false);
+  CHECK(config.at("task_type") == "SEQ_2_SEQ_LM");
+  const TensorMap saved = load_safetensors(tmp.path() / "adapter" / "adapter_model.safetensors");
+  CHECK(saved.size() == 2 * (12 + 4));  // 12 q/v projections and 4 fc1, lora_A and lora_B each
+  CHECK(saved.at("base_model.model.model.decoder.layers.1.encoder_attn.v_proj.lora_B.weight").shape() == Shape{32, 2});
+  CHECK(saved.at("base_model.model.model.encoder.layers.0.fc1.lora_A.weight").shape() == Shape{2, 32});
+  if (const char* keep = std::getenv("PETL_KEEP_WRITTEN")) {  // for peft_fixtures.py --check-dir
+    save_peft_lora(*lora, std::filesystem::path(keep) / "lora_bart", info);
+    save_safetensors(std::filesystem::path(keep) / "lora_bart_logits.safetensors",
+                     {{"input_ids", c.gpt2.tensors.at("input_ids")},
+                      {"attention_mask", c.gpt2.tensors.at("attention_mask")},
+                      {"decoder_input_ids", c.gpt2.tensors.at("decoder_input_ids")}, {"logits", expected}});
+  }
+  lora->detach();
+  auto fresh = fixture_bart();
+  auto back = load_peft_lora(*fresh, fresh->sites(), tmp.path() / "adapter");
+  CHECK(testing::fixture_logits(*fresh, c).to_vector() == expected.to_vector());
+}
