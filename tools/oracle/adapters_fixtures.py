@@ -117,12 +117,15 @@ def peft_check_dir(adapter_dir, logits_file):
     sys.exit(0 if diff <= 1e-4 else 1)
 
 
-# ---- AdapterHub: sequential bottleneck adapters
-def adapters_case(method, name, config):
+# ---- AdapterHub: sequential and parallel bottleneck adapters
+def adapters_case(method, name, config, union=False):
     import adapters
     from transformers import GPT2LMHeadModel
     ids, mask, labels = batch()
-    model = GPT2LMHeadModel.from_pretrained(os.path.join(GPT2_DIR, "model")).float()
+    # AdapterHub 1.3 marks its prefix rows with ~ones under a boolean (sdpa) mask, i.e. hides them
+    # entirely (zero gradient); with eager attention the mask is additive and the prefix is visible
+    attn = "eager" if union or "prefix" in method else "sdpa"
+    model = GPT2LMHeadModel.from_pretrained(os.path.join(GPT2_DIR, "model"), attn_implementation=attn).float()
     adapters.init(model)
     model.add_adapter("a", config=config)
     model.train_adapter("a")
@@ -130,10 +133,21 @@ def adapters_case(method, name, config):
     torch.manual_seed(6)
     trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
     with torch.no_grad():  # away from the init, so every product and gradient is exercised
-        for p in trainable.values():
-            p.normal_(0.0, 0.2)
+        for n, p in trainable.items():
+            if n.endswith("scaling"):
+                p.fill_(1.5)  # a learned s (init 1) somewhere else
+            else:
+                p.normal_(0.0, 0.2)
 
     def petl_name(n):
+        if "prefix_tunings" in n:
+            # transformer.prefix_tuning.prefix_tunings.a.self_prefix.control_trans.0.weight
+            # -> [prefix.]transform.0.weight (petl keeps peft's names for the same network)
+            rest = n.split(".self_prefix.")[1].replace("wte.", "embedding.").replace("control_trans.", "transform.")
+            return ("prefix." if union else "") + rest
+        return ("adapters." if union else "") + adapter_name(n)
+
+    def adapter_name(n):
         # transformer.h.0.attention_adapters.adapters.a.adapter_down.0.weight
         # -> transformer.h.0.attn_adapter.down.weight
         parts = n.split(".")
@@ -141,7 +155,7 @@ def adapters_case(method, name, config):
         where = {"attention_adapters": "attn_adapter", "output_adapters": "mlp_adapter"}[parts[3]]
         rest = ".".join(parts[6:])
         rest = {"adapter_down.0.weight": "down.weight", "adapter_down.0.bias": "down.bias",
-                "adapter_up.weight": "up.weight", "adapter_up.bias": "up.bias"}[rest]
+                "adapter_up.weight": "up.weight", "adapter_up.bias": "up.bias", "scaling": "scaling"}[rest]
         return layer + "." + where + "." + rest
 
     tensors = {"init." + petl_name(n): value(p) for n, p in trainable.items()}
@@ -174,9 +188,15 @@ def main():
         peft_prefix_case("flat", projection=False)
         peft_prefix_case("projected", projection=True)
     else:
-        from adapters import DoubleSeqBnConfig, SeqBnConfig
+        from adapters import DoubleSeqBnConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, SeqBnConfig
         adapters_case("bottleneck_adapter", "pfeiffer", SeqBnConfig(reduction_factor=12))
         adapters_case("bottleneck_adapter", "houlsby", DoubleSeqBnConfig(reduction_factor=12))
+        adapters_case("parallel_adapter", "par_bn", ParBnConfig(reduction_factor=12))
+        adapters_case("parallel_adapter", "scaled_par_bn", ParBnConfig(reduction_factor=12, scaling="learned"))
+        # AdapterHub's prefix: injected inside attention, so GPT-2's positions are not shifted
+        adapters_case("prefix_tuning", "adapterhub", PrefixTuningConfig(prefix_length=3, bottleneck_size=8))
+        adapters_case("mam", "adapterhub", MAMConfig(PrefixTuningConfig(prefix_length=3, bottleneck_size=8),
+                                                     ParBnConfig(reduction_factor=12)), union=True)
 
 
 if __name__ == "__main__":
