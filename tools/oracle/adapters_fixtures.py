@@ -102,6 +102,36 @@ def peft_prefix_case(name, projection):
                              "peft": __import__("peft").__version__})
 
 
+# ---- peft: prompt tuning
+def peft_prompt_case():
+    from peft import PromptTuningConfig, get_peft_model
+    from transformers import GPT2LMHeadModel
+    ids, mask, labels = batch()
+    base = GPT2LMHeadModel.from_pretrained(os.path.join(GPT2_DIR, "model")).float().eval()
+    torch.manual_seed(7)
+    model = get_peft_model(base, PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3))
+    model.eval()
+    weight = model.prompt_encoder["default"].embedding.weight
+    tensors = {"init.embedding.weight": value(weight)}
+
+    def loss_fn(with_logits=False):
+        out = model(input_ids=ids, attention_mask=mask, labels=labels)
+        return (out.loss, out.logits) if with_logits else out.loss
+
+    loss, logits = loss_fn(True)  # logits [B, P + T, V]: the prompt rows come first
+    loss.backward()
+    tensors["logits"] = logits.detach()
+    tensors["grad.embedding.weight"] = value(weight.grad)
+    model.zero_grad()
+    losses = adamw_losses([p for p in model.parameters() if p.requires_grad], loss_fn)
+    out_dir = os.path.join(OUT, "prompt_tuning", "peft")
+    model.save_pretrained(os.path.join(out_dir, "peft_adapter"))
+    os.remove(os.path.join(out_dir, "peft_adapter", "README.md"))
+    tensors["trained"] = load_file(os.path.join(out_dir, "peft_adapter", "adapter_model.safetensors"))["prompt_embeddings"]
+    write(out_dir, tensors, {"loss": loss.item(), "adamw_losses": losses, "num_virtual_tokens": 3,
+                             "peft": __import__("peft").__version__})
+
+
 def peft_check_dir(adapter_dir, logits_file):
     from peft import PeftModel
     from transformers import GPT2LMHeadModel
@@ -112,6 +142,9 @@ def peft_check_dir(adapter_dir, logits_file):
         logits = model(input_ids=ids, attention_mask=mask).logits
     theirs = load_file(logits_file)["logits"]
     valid = mask.bool()
+    if logits.shape[1] > mask.shape[1]:  # prompt tuning: compare the text positions
+        logits = logits[:, logits.shape[1] - mask.shape[1]:]
+        theirs = theirs[:, theirs.shape[1] - mask.shape[1]:]
     diff = (logits - theirs).abs()[valid].max().item()
     print("max |logits_peft - logits_petl| over real tokens:", diff)
     sys.exit(0 if diff <= 1e-4 else 1)
@@ -187,6 +220,7 @@ def main():
             return peft_check_dir(args.check_dir, args.logits)
         peft_prefix_case("flat", projection=False)
         peft_prefix_case("projected", projection=True)
+        peft_prompt_case()
     else:
         from adapters import DoubleSeqBnConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, SeqBnConfig
         adapters_case("bottleneck_adapter", "pfeiffer", SeqBnConfig(reduction_factor=12))
