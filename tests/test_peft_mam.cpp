@@ -86,7 +86,8 @@ TEST_CASE("mam: saved and train-time parameter counts of PEFT.md §9.3 (GPT-2 sm
     c.n_embd = d;
     c.n_layer = L;
     c.n_head = H;
-    c.vocab_size = 8;
+    c.vocab_size = 8;  // the embedding does not matter here
+    c.bos_token_id = c.eos_token_id = 0;
     Gpt2LMHead model(c, 1);
     Mam mam(L, H, d, MamOptions{}, 1);
     SiteMap sites = model.sites();

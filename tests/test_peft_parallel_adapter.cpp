@@ -184,7 +184,8 @@ TEST_CASE("parallel adapter: trainable counts of PEFT.md §6.4 (FFN, r = 512; GP
     c.n_embd = d;
     c.n_layer = L;
     c.n_head = H;
-    c.vocab_size = 8;
+    c.vocab_size = 8;  // the embedding does not matter here
+    c.bos_token_id = c.eos_token_id = 0;
     Gpt2LMHead model(c, 1);
     ParallelAdapters adapters(d, scaled_parallel_adapter(512), 1);
     SiteMap sites = model.sites();

@@ -5,7 +5,7 @@ libraries on the tiny GPT-2 of tests/fixtures/gpt2 and its padded batch.
   /work/oracle-venv-adapters/bin/python adapters_fixtures.py adapters   # AdapterHub adapters 1.3
 
 Each case directory under tests/fixtures/peft/<method>/<case>/ holds
-  reference.safetensors   "init.<petl name>" (the method's parameters; Linear weights [out, in] as torch),
+  reference.safetensors   the batch (input_ids, attention_mask, labels), "init.<petl name>" (the method's parameters; Linear weights [out, in] as torch),
                           "logits", "grad.<petl name>", and for peft "folded" (what peft saves after
                           the 10 AdamW steps: prompt_embeddings)
   reference.json          loss, 10 AdamW losses (only the method's parameters train), settings
@@ -55,6 +55,8 @@ def value(t):
 
 def write(out_dir, tensors, info):
     os.makedirs(out_dir, exist_ok=True)
+    tensors = dict(tensors)
+    tensors["input_ids"], tensors["attention_mask"], tensors["labels"] = batch()
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out_dir, "reference.safetensors"))
     info = dict(info, adamw=ADAMW, torch=torch.__version__)
     with open(os.path.join(out_dir, "reference.json"), "w") as f:
