@@ -7,6 +7,7 @@
 #include "nn/adamw.h"
 #include "nn/gpt2_checkpoint.h"
 #include "peft/mam.h"
+#include "support/gpt2_site_names.h"
 #include "support/hf_reference.h"
 #include "tensor/kernels.h"
 
@@ -82,16 +83,10 @@ TEST_CASE("mam parity (AdapterHub MAMConfig): logits, loss, every gradient, 10 A
 
 TEST_CASE("mam: saved and train-time parameter counts of PEFT.md §9.3 (GPT-2 small and medium)") {
   auto counts = [](int64_t L, int64_t H, int64_t d) {
-    Gpt2Config c;
-    c.n_embd = d;
-    c.n_layer = L;
-    c.n_head = H;
-    c.vocab_size = 8;  // the embedding does not matter here
-    c.bos_token_id = c.eos_token_id = 0;
-    Gpt2LMHead model(c, 1);
+    auto sites = testing::gpt2_site_names(L);
+    Module base;
     Mam mam(L, H, d, MamOptions{}, 1);
-    SiteMap sites = model.sites();
-    mam.attach(sites, model);
+    mam.attach(sites->map, base);
     const int64_t saved = mam.prefix->folded()->parameter_count() + mam.adapters->parameter_count();
     return std::make_pair(saved, mam.prefix->parameter_count());
   };
