@@ -7,6 +7,7 @@
 
 #include "autograd/gradcheck.h"
 #include "nn/adamw.h"
+#include "nn/bart_checkpoint.h"
 #include "nn/gpt2_checkpoint.h"
 #include "peft/bottleneck_adapter.h"
 #include "support/gpt2_site_names.h"
@@ -218,4 +219,65 @@ TEST_CASE("bottleneck adapter: a Pfeiffer adapter at a site without a residual s
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("no residual") != std::string::npos);
   }
+}
+
+TEST_CASE("bottleneck adapter parity on BART (AdapterHub DoubleSeqBn, post-LN: y = LN(r + (h + g(h)))): logits, "
+          "loss, gradients, 10 AdamW steps") {
+  // AdapterHub adds no cross-attention adapter by default (cross_adapter=False): self-attention and FFN
+  // of every encoder and decoder layer. d = 32, reduction_factor 8: m = 4.
+  auto run = [](bool adamw) {
+    auto model = load_bart("tests/fixtures/bart/model");
+    model->train(false);
+    const testing::HfReference ref = testing::load_reference(kFixtures + "/houlsby_bart");
+    BottleneckOptions o = adapterhub_double_seq_bn(4);
+    o.site_suffixes = {".self_attn", ".ffn"};
+    BottleneckAdapters adapters(32, o, 1);
+    SiteMap sites = model->sites();
+    adapters.attach(sites, *model);
+    int64_t loaded = 0, in_file = 0;
+    for (auto& [pname, p] : adapters.named_parameters()) {
+      INFO(pname);
+      REQUIRE(ref.tensors.count("init." + pname) == 1);
+      kernel::copy_(p, ref.tensors.at("init." + pname));
+      ++loaded;
+    }
+    for (auto& [key, t] : ref.tensors) in_file += key.starts_with("init.");
+    CHECK(loaded == in_file);
+    auto logits_of = [&]() {
+      return model->forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask"),
+                            ref.tensors.at("decoder_input_ids"));
+    };
+    if (!adamw) {
+      const Tensor logits = logits_of();
+      const double err = testing::relative_error(logits, ref.tensors.at("logits"));
+      const Tensor loss = model->loss(logits, ref.tensors.at("labels"));
+      const double want = ref.json.at("loss");
+      MESSAGE("bart houlsby: logits relative error " << err << ", loss " << std::setprecision(9) << loss.item()
+                                                     << " vs adapters " << want);
+      CHECK(err <= 1e-5);
+      CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+      backward(loss);
+      for (auto& [name, p] : model->named_parameters()) {
+        INFO(name);
+        CHECK(!p.grad().defined());
+      }
+      testing::check_gradients_against(adapters, ref, 1e-4);
+      return;
+    }
+    AdamW opt(adapters.trainable_parameters(), testing::adamw_options(ref.json.at("adamw")));
+    double worst = 0.0;
+    for (size_t step = 0; step < 10; ++step) {
+      opt.zero_grad();
+      const Tensor l = model->loss(logits_of(), ref.tensors.at("labels"));
+      const double w = ref.json.at("adamw_losses").at(step);
+      INFO("step " << step << ": petl " << l.item() << ", adapters " << w);
+      CHECK(std::fabs(l.item() - w) <= 1e-5 * std::fabs(w));
+      worst = std::max(worst, std::fabs(l.item() - w) / std::fabs(w));
+      backward(l);
+      opt.step();
+    }
+    MESSAGE("bart houlsby: 10 AdamW steps, worst relative loss difference " << worst);
+  };
+  run(false);
+  run(true);
 }

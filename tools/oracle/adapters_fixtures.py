@@ -27,6 +27,7 @@ ADAMW = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01, "
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 GPT2_DIR = os.path.join(ROOT, "tests", "fixtures", "gpt2")
+BART_DIR = os.path.join(ROOT, "tests", "fixtures", "bart")
 OUT = os.path.join(ROOT, "tests", "fixtures", "peft")
 
 
@@ -56,7 +57,8 @@ def value(t):
 def write(out_dir, tensors, info):
     os.makedirs(out_dir, exist_ok=True)
     tensors = dict(tensors)
-    tensors["input_ids"], tensors["attention_mask"], tensors["labels"] = batch()
+    if "decoder_input_ids" not in tensors:
+        tensors["input_ids"], tensors["attention_mask"], tensors["labels"] = batch()
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out_dir, "reference.safetensors"))
     info = dict(info, adamw=ADAMW, torch=torch.__version__)
     with open(os.path.join(out_dir, "reference.json"), "w") as f:
@@ -153,14 +155,20 @@ def peft_check_dir(adapter_dir, logits_file):
 
 
 # ---- AdapterHub: sequential and parallel bottleneck adapters
-def adapters_case(method, name, config, union=False):
+def adapters_case(method, name, config, union=False, bart=False):
     import adapters
-    from transformers import GPT2LMHeadModel
+    from transformers import BartForConditionalGeneration, GPT2LMHeadModel
     ids, mask, labels = batch()
+    if bart:
+        ref = load_file(os.path.join(BART_DIR, "reference.safetensors"))
+        ids, mask, labels, decoder_ids = (ref[k] for k in ("input_ids", "attention_mask", "labels", "decoder_input_ids"))
     # AdapterHub 1.3 marks its prefix rows with ~ones under a boolean (sdpa) mask, i.e. hides them
     # entirely (zero gradient); with eager attention the mask is additive and the prefix is visible
     attn = "eager" if union or "prefix" in method else "sdpa"
-    model = GPT2LMHeadModel.from_pretrained(os.path.join(GPT2_DIR, "model"), attn_implementation=attn).float()
+    if bart:
+        model = BartForConditionalGeneration.from_pretrained(os.path.join(BART_DIR, "model"), attn_implementation=attn).float()
+    else:
+        model = GPT2LMHeadModel.from_pretrained(os.path.join(GPT2_DIR, "model"), attn_implementation=attn).float()
     adapters.init(model)
     model.add_adapter("a", config=config)
     model.train_adapter("a")
@@ -184,11 +192,13 @@ def adapters_case(method, name, config, union=False):
 
     def adapter_name(n):
         # transformer.h.0.attention_adapters.adapters.a.adapter_down.0.weight
-        # -> transformer.h.0.attn_adapter.down.weight
+        # -> transformer.h.0.attn_adapter.down.weight (BART: model.encoder.layers.0.self_attn_adapter...)
         parts = n.split(".")
-        layer = ".".join(parts[:3])
-        where = {"attention_adapters": "attn_adapter", "output_adapters": "mlp_adapter"}[parts[3]]
-        rest = ".".join(parts[6:])
+        at = next(i for i, part in enumerate(parts) if part.endswith("_adapters"))
+        layer = ".".join(parts[:at])
+        where = ({"attention_adapters": "self_attn_adapter", "output_adapters": "ffn_adapter"} if bart else
+                 {"attention_adapters": "attn_adapter", "output_adapters": "mlp_adapter"})[parts[at]]
+        rest = ".".join(parts[at + 3:])
         rest = {"adapter_down.0.weight": "down.weight", "adapter_down.0.bias": "down.bias",
                 "adapter_up.weight": "up.weight", "adapter_up.bias": "up.bias", "scaling": "scaling"}[rest]
         return layer + "." + where + "." + rest
@@ -196,7 +206,8 @@ def adapters_case(method, name, config, union=False):
     tensors = {"init." + petl_name(n): value(p) for n, p in trainable.items()}
 
     def loss_fn(with_logits=False):
-        out = model(input_ids=ids, attention_mask=mask, labels=labels)
+        extra = {"decoder_input_ids": decoder_ids} if bart else {}
+        out = model(input_ids=ids, attention_mask=mask, labels=labels, **extra)
         return (out.loss, out.logits) if with_logits else out.loss
 
     loss, logits = loss_fn(True)
@@ -205,6 +216,8 @@ def adapters_case(method, name, config, union=False):
     tensors.update({"grad." + petl_name(n): value(p.grad) for n, p in trainable.items()})
     model.zero_grad()
     losses = adamw_losses(list(trainable.values()), loss_fn)
+    if bart:
+        tensors.update({"input_ids": ids, "attention_mask": mask, "labels": labels, "decoder_input_ids": decoder_ids})
     write(os.path.join(OUT, method, name), tensors,
           {"loss": loss.item(), "adamw_losses": losses, "config": config.to_dict(),
            "adapters": adapters.__version__})
@@ -227,6 +240,8 @@ def main():
         from adapters import DoubleSeqBnConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, SeqBnConfig
         adapters_case("bottleneck_adapter", "pfeiffer", SeqBnConfig(reduction_factor=12))
         adapters_case("bottleneck_adapter", "houlsby", DoubleSeqBnConfig(reduction_factor=12))
+        # BART (post-LN): AdapterHub passes the frozen LN, y = LN(r + (h + g(h))); no cross-attention adapter
+        adapters_case("bottleneck_adapter", "houlsby_bart", DoubleSeqBnConfig(reduction_factor=8), bart=True)
         adapters_case("parallel_adapter", "par_bn", ParBnConfig(reduction_factor=12))
         adapters_case("parallel_adapter", "scaled_par_bn", ParBnConfig(reduction_factor=12, scaling="learned"))
         # AdapterHub's prefix: injected inside attention, so GPT-2's positions are not shifted
