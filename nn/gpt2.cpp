@@ -69,11 +69,11 @@ Gpt2Block::Gpt2Block(const Gpt2Config& c, int64_t layer_index, Generator& init, 
 Tensor Gpt2Block::forward(const Tensor& h, const Tensor& key_mask, KeyValueCache* cache) {
   const Tensor u = ln_1->forward(h);                                          // attention input  [B, T, d]
   Tensor A = attn->forward(u, key_mask, cache);                               // attention output [B, T, d]
-  if (!attn_site.empty()) A = attn_site(u, A);
+  if (!attn_site.empty()) A = attn_site(u, A, h);
   const Tensor a = h + A;                                                     // residual stream
   const Tensor w = ln_2->forward(a);                                          // FFN input
   Tensor F = dropout(mlp->forward(w), resid_pdrop_, training(), *dropout_gen_);  // FFN output [B, T, d]
-  if (!mlp_site.empty()) F = mlp_site(w, F);
+  if (!mlp_site.empty()) F = mlp_site(w, F, a);
   return a + F;
 }
 

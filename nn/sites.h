@@ -30,6 +30,12 @@ class SublayerHook {
  public:
   virtual ~SublayerHook() = default;
   virtual Tensor apply(const Tensor& x, const Tensor& h) = 0;
+  // The same, also given the residual stream r that h is added to (GPT-2: the block input for the
+  // attention, a for the FFN; undefined where the model passes none). Hooks that read r (AdapterHub's
+  // `original_ln_before` on a pre-LN model: the adapter reads r + h) override this.
+  virtual Tensor apply_with_residual(const Tensor& x, const Tensor& h, const Tensor& /*residual*/) {
+    return apply(x, h);
+  }
 };
 
 // y' = apply(x, y) with y = x W + b already computed.
@@ -80,8 +86,8 @@ class Site {
 
 class SublayerSite : public Site<SublayerHook> {
  public:
-  Tensor operator()(const Tensor& x, Tensor h) const {
-    for (const auto& hook : hooks()) h = hook->apply(x, h);
+  Tensor operator()(const Tensor& x, Tensor h, const Tensor& residual = Tensor()) const {
+    for (const auto& hook : hooks()) h = hook->apply_with_residual(x, h, residual);
     return h;
   }
 };

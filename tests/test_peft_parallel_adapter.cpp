@@ -1,0 +1,198 @@
+// Parallel and scaled parallel adapters (peft/parallel_adapter.h): parity with AdapterHub adapters
+// 1.3 ParBnConfig (s = 4) and scaling="learned" on the tiny GPT-2
+// (tools/oracle/adapters_fixtures.py adapters), identity at the lora init, gradients only to the
+// adapters, f64 gradcheck, PEFT.md §6.4 counts.
+#include <cmath>
+#include <iomanip>
+
+#include "autograd/gradcheck.h"
+#include "nn/adamw.h"
+#include "nn/gpt2_checkpoint.h"
+#include "peft/parallel_adapter.h"
+#include "support/gpt2_site_names.h"
+#include "support/hf_reference.h"
+#include "tensor/kernels.h"
+
+using namespace petl;
+using namespace petl::nn;
+using namespace petl::peft;
+
+namespace {
+
+const std::string kGpt2 = "tests/fixtures/gpt2";
+const std::string kFixtures = "tests/fixtures/peft/parallel_adapter";
+
+struct Case {
+  std::unique_ptr<Gpt2LMHead> model;
+  std::shared_ptr<ParallelAdapters> adapters;
+  testing::HfReference ref;
+};
+
+// reduction_factor 12 on d = 48: r = 4
+Case load_case(const std::string& name) {
+  Case c;
+  c.model = load_gpt2(kGpt2 + "/model");
+  c.model->train(false);
+  c.ref = testing::load_reference(kFixtures + "/" + name);
+  c.adapters = std::make_shared<ParallelAdapters>(48, adapterhub_par_bn(4, name == "scaled_par_bn"), 1);
+  SiteMap sites = c.model->sites();
+  c.adapters->attach(sites, *c.model);
+  int64_t loaded = 0, in_file = 0;
+  for (auto& [pname, p] : c.adapters->named_parameters()) {
+    INFO(pname);
+    auto it = c.ref.tensors.find("init." + pname);
+    REQUIRE(it != c.ref.tensors.end());
+    REQUIRE(it->second.shape() == p.shape());
+    kernel::copy_(p, it->second);
+    ++loaded;
+  }
+  for (auto& [key, t] : c.ref.tensors) in_file += key.starts_with("init.");
+  CHECK(loaded == in_file);
+  return c;
+}
+
+Tensor logits_of(Case& c) { return c.model->forward(c.ref.tensors.at("input_ids"), c.ref.tensors.at("attention_mask")); }
+
+void check_parity(const std::string& name) {
+  Case c = load_case(name);
+  const Tensor logits = logits_of(c);
+  const double err = testing::relative_error(logits, c.ref.tensors.at("logits"));
+  const Tensor loss = c.model->loss(logits, c.ref.tensors.at("labels"));
+  const double want = c.ref.json.at("loss");
+  MESSAGE(name << ": logits relative error " << err << ", loss " << std::setprecision(9) << loss.item()
+               << " vs adapters " << want);
+  CHECK(err <= 1e-5);
+  CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+  backward(loss);
+  for (auto& [pname, p] : c.model->named_parameters()) {
+    INFO(pname);
+    CHECK(!p.grad().defined());
+  }
+  testing::check_gradients_against(*c.adapters, c.ref, 1e-4);
+
+  Case d = load_case(name);
+  AdamW opt(d.adapters->trainable_parameters(), testing::adamw_options(d.ref.json.at("adamw")));
+  const auto& expected = d.ref.json.at("adamw_losses");
+  REQUIRE(expected.size() == 10);
+  double worst = 0.0;
+  for (size_t step = 0; step < expected.size(); ++step) {
+    opt.zero_grad();
+    const Tensor l = d.model->loss(logits_of(d), d.ref.tensors.at("labels"));
+    const double w = expected[step];
+    INFO("step " << step << ": petl " << l.item() << ", adapters " << w);
+    CHECK(std::fabs(l.item() - w) <= 1e-5 * std::fabs(w));
+    worst = std::max(worst, std::fabs(l.item() - w) / std::fabs(w));
+    backward(l);
+    opt.step();
+  }
+  MESSAGE(name << ": 10 AdamW steps, worst relative loss difference " << worst);
+}
+
+}  // namespace
+
+TEST_CASE("parallel adapter parity (AdapterHub ParBn, s = 4): logits, loss, gradients, 10 AdamW steps") {
+  check_parity("par_bn");
+}
+
+TEST_CASE("parallel adapter parity (AdapterHub ParBn, learned s): logits, loss, gradients, 10 AdamW steps") {
+  check_parity("scaled_par_bn");
+}
+
+TEST_CASE("parallel adapter: at the lora init the logits are exactly the base model's (both inputs)") {
+  auto model = load_gpt2(kGpt2 + "/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference(kGpt2);
+  const Tensor ids = ref.tensors.at("input_ids"), mask = ref.tensors.at("attention_mask");
+  const std::vector<double> base = model->forward(ids, mask).to_vector();
+  for (ParallelOptions o : {scaled_parallel_adapter(4), adapterhub_par_bn(4, true)}) {
+    o.site_suffixes = {".attn", ".mlp"};
+    ParallelAdapters adapters(48, o, 2);
+    SiteMap sites = model->sites();
+    adapters.attach(sites, *model);
+    CHECK(model->forward(ids, mask).to_vector() == base);
+    adapters.detach();
+  }
+}
+
+TEST_CASE("parallel adapter: gradients reach only the adapters; the frozen base costs no weight-gradient GEMM") {
+  auto count = [](bool frozen) {
+    auto model = load_gpt2(kGpt2 + "/model");
+    model->train(false);
+    const testing::HfReference ref = testing::load_reference(kGpt2);
+    ParallelAdapters adapters(48, parallel_adapter(4), 3);
+    SiteMap sites = model->sites();
+    adapters.attach(sites, *model);
+    if (!frozen) model->set_trainable(true);
+    const Tensor loss = model->loss(model->forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask")),
+                                    ref.tensors.at("labels"));
+    const int64_t before = kernel_counters().matmul_calls;
+    backward(loss);
+    const int64_t gemms = kernel_counters().matmul_calls - before;
+    if (frozen) {
+      for (auto& [name, p] : model->named_parameters()) {
+        INFO(name);
+        CHECK(!p.grad().defined());
+      }
+      for (auto& [name, p] : adapters.named_parameters()) {
+        INFO(name);
+        CHECK(p.grad().defined());
+      }
+    }
+    return gemms;
+  };
+  const int64_t frozen = count(true), full = count(false);
+  MESSAGE("backward matmuls: frozen base " << frozen << ", trainable base " << full);
+  // Frozen base (2 blocks, adapters on the FFNs reading LN_2(a)): the head's input gradient (1);
+  // block 1: its adapter (up dW, dx; down dW, dx: 4), the FFN's and the attention's input gradients
+  // (2 + 2, block 0's adapter lies upstream); block 0: its adapter (up dW, dx; down dW: 3; down's
+  // input comes from frozen layers) = 12. A trainable base adds the 9 weight-gradient GEMMs and
+  // block 0's remaining input gradients (FFN 2, adapter down 1, attention 2).
+  CHECK(frozen == 1 + 4 + 2 + 2 + 3);
+  CHECK(full == frozen + 2 * 4 + 1 + 5);
+}
+
+TEST_CASE("parallel adapter: f64 gradcheck of h + s (relu(z W_down + b_down) W_up + b_up), s fixed and learned") {
+  for (bool learned : {false, true}) {
+    ParallelOptions o = parallel_adapter(3);
+    o.learned_scaling = learned;
+    o.scaling = 2.5;
+    Generator gen(4);
+    ParallelAdapter adapter(5, o, gen);
+    auto leaf = [](const Tensor& t, double scale) {
+      Tensor x = (kernel::to(t, DType::F64) * scale).detach();
+      x.set_requires_grad(true);
+      return x;
+    };
+    Generator data(5);
+    std::vector<Tensor> in{leaf(randn({2, 3, 5}, DType::F32, Device::cpu(), data), 1.0),
+                           leaf(randn({2, 3, 5}, DType::F32, Device::cpu(), data), 1.0),
+                           leaf(adapter.down->weight, 20.0), leaf(randn({3}, DType::F32, Device::cpu(), data), 0.3),
+                           leaf(adapter.up->weight, 20.0), leaf(randn({5}, DType::F32, Device::cpu(), data), 0.3),
+                           leaf(ones({1}), 1.7)};
+    const GradcheckResult r = gradcheck(
+        [&](const std::vector<Tensor>& t) {
+          adapter.down->weight = t[2];
+          adapter.down->bias = t[3];
+          adapter.up->weight = t[4];
+          adapter.up->bias = t[5];
+          if (learned) adapter.scaling = t[6];
+          return adapter.apply(t[0], t[1]);
+        },
+        learned ? in : std::vector<Tensor>(in.begin(), in.end() - 1));
+    INFO(r.report);
+    CHECK(r.ok);
+    CHECK(r.checked == 30 + 30 + 15 + 3 + 15 + 5 + (learned ? 1 : 0));
+  }
+}
+
+TEST_CASE("parallel adapter: trainable counts of PEFT.md §6.4 (FFN, r = 512; GPT-2 small and medium)") {
+  auto count = [](int64_t d, int64_t L) {
+    auto sites = testing::gpt2_site_names(L);
+    Module base;
+    ParallelAdapters adapters(d, scaled_parallel_adapter(512), 1);
+    adapters.attach(sites->map, base);
+    return adapters.parameter_count(true);
+  };
+  CHECK(count(768, 12) == 9452544);
+  CHECK(count(1024, 24) == 25202688);
+}
