@@ -91,8 +91,10 @@ std::vector<std::string> missing_names(const std::string& line, const fs::path& 
   std::vector<std::string> missing;
   if (std::regex_search(line, std::regex(R"(^\s*#\s*include\s*<)"))) return missing;
   // A run of path characters that contains a "/" or ends in a source extension, not glued to a
-  // preceding path character (which would make it part of a longer, foreign path).
-  static const std::regex token(R"((^|[^\w./-])([\w-]+(?:/[\w.-]+)*\.[A-Za-z]\w*))");
+  // preceding path character (which would make it part of a longer, foreign path) nor followed by
+  // ".word", ".{" or ".*" (a dotted module path such as "transformer.h.0.attn" or
+  // "transformer.h.{i}.mlp" is no file name).
+  static const std::regex token(R"((^|[^\w./-])([\w-]+(?:/[\w.-]+)*\.[A-Za-z]\w*)(?!\.[\w{*]))");
   static const std::regex source_name(R"([\w-]+\.(cpp|h|cu|cuh|hpp))");
   for (auto it = std::sregex_iterator(line.begin(), line.end(), token); it != std::sregex_iterator(); ++it) {
     std::string name = (*it)[2].str();
@@ -135,6 +137,9 @@ TEST_CASE("the path scanner finds names that do not exist and accepts those that
   CHECK(missing_names("// defined in autograd/ops_nn.cpp", root, tree) == std::vector<std::string>{"autograd/ops_nn.cpp"});
   CHECK(missing_names("// defined in autograd/matmul.cpp and graph.cpp.", root, tree).empty());
   CHECK(missing_names("see `tensor/cuda/context.h/.cpp`", root, tree).empty());
+  // A Hugging Face module path is not a file name; a name ending a sentence still is.
+  CHECK(missing_names("the sites transformer.h.0.attn, transformer.h.{i}.mlp, transformer.h.*", root, tree).empty());
+  CHECK(missing_names("see nothing_here.h.", root, tree) == std::vector<std::string>{"nothing_here.h"});
   // Not ours: URLs, paths outside the repository, other repositories, system headers.
   CHECK(missing_names("https://github.com/x/y/blob/main/tensor/nothing_here.cpp", root, tree).empty());
   CHECK(missing_names("../shared/data/gpt2/encoder.json", root, tree).empty());

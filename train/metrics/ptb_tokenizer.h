@@ -1,5 +1,5 @@
 // The tokenization the E2E scorer's COCO metrics (ROUGE-L, CIDEr, METEOR) see: pycocoevalcap's
-// PTBTokenizer wrapper (tokenizer/ptbtokenizer.py in pycocoevalcap 1.2 and in
+// PTBTokenizer wrapper (pycocoevalcap/tokenizer/ptbtokenizer.py in pycocoevalcap 1.2 and in
 // tuetschek/e2e-metrics) runs Stanford CoreNLP 3.4.1's edu.stanford.nlp.process.PTBTokenizer
 // with -preserveLines -lowerCase, then drops the tokens in its PUNCTUATIONS list.
 // ptb_tokenize() reimplements the lexer: the rules of PTBLexer.flex (default options:
