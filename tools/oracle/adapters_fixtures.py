@@ -1,8 +1,8 @@
 """Reference results for petl's prefix tuning and bottleneck adapters, computed by the reference
 libraries on the tiny GPT-2 of tests/fixtures/gpt2 and its padded batch.
 
-  /work/oracle-venv/bin/python adapters_fixtures.py peft        # Hugging Face peft 0.21 (prefix tuning)
-  /work/oracle-venv-adapters/bin/python adapters_fixtures.py adapters   # AdapterHub adapters 1.3
+  "$(tools/oracle/setup_venv.sh)" adapters_fixtures.py peft        # Hugging Face peft 0.21 (prefix tuning)
+  "$(tools/oracle/setup_venv.sh adapters)" adapters_fixtures.py adapters   # AdapterHub adapters 1.3
 
 Each case directory under tests/fixtures/peft/<method>/<case>/ holds
   reference.safetensors   the batch (input_ids, attention_mask, labels), "init.<petl name>" (the method's parameters; Linear weights [out, in] as torch),

@@ -2,7 +2,7 @@
 the same output lines, so the two can be run one after the other on one machine:
 
   ./build/petl_bench --only gpt2_train_b4_t64,gpt2_train_b8_t256,gpt2_decode
-  /work/oracle-venv/bin/python tools/oracle/bench_torch.py
+  "$(tools/oracle/setup_venv.sh)" tools/oracle/bench_torch.py
 
 transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), every
 parameter trained with torch.optim.AdamW (lr 1e-4, weight decay 0.01), float32, 2 threads; medians

@@ -6,7 +6,7 @@ Part 2: a small GPT-2 and a small BART with random weights drawn wide (std 0.3, 
 vary and end rather than repeat one token), saved to tests/fixtures/generate/{gpt2,bart}_model, and
 HF generate() on a padded batch with several settings; writes tests/fixtures/generate/{gpt2,bart}_cases.json.
 
-Usage: /work/oracle-venv/bin/python tools/oracle/generation_fixtures.py [--repo ROOT]
+Usage: "$(tools/oracle/setup_venv.sh)" tools/oracle/generation_fixtures.py [--repo ROOT]
 """
 
 import argparse

@@ -2,7 +2,7 @@
 """METEOR 1.5 oracle: scores texts with meteor-1.5.jar exactly as pycocoevalcap 1.2 (and through it
 the E2E challenge scorer) runs it, and writes the committed fixtures of tests/fixtures/meteor/.
 
-    /work/oracle-venv/bin/python tools/oracle/meteor_oracle.py --data /path/to/shared/data \
+    "$(tools/oracle/setup_venv.sh)" tools/oracle/meteor_oracle.py --data /path/to/shared/data \
         --out tests/fixtures/meteor
 
 Needs `java` on PATH (Debian: default-jre-headless; the jar and the PTB tokenizer are Java) and
@@ -318,7 +318,7 @@ STEM_CASES = ("caresses ponies ties caress cats feed agreed disabled matting mat
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--data', default='/work/shared/data', help='the shared data directory')
+    ap.add_argument('--data', default='../shared/data', help='the shared data directory')
     ap.add_argument('--out', default='tests/fixtures/meteor', help='fixture directory to write')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
