@@ -132,7 +132,8 @@ std::vector<std::pair<std::string, std::string>> default_roles(TokenizerFamily f
 
 ModelTokenizer ModelTokenizer::from_bpe(Tokenizer bpe, TokenizerFamily family) {
   ModelTokenizer t(std::move(bpe), family);
-  for (const auto& [role, content] : default_roles(family)) {
+  for (const auto& [role, token] : default_roles(family)) {
+    const std::string& content = token;  // a plain reference: clang 14 lambdas cannot capture bindings
     const auto id = t.bpe_.find(content);
     if (!id) throw TokenizerError("the vocabulary has no " + role + " '" + content + "'");
     for (const Role& r : kRoles)
