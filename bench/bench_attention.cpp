@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <vector>
 
 #include <omp.h>
@@ -20,20 +21,39 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Median milliseconds per call of f: calls it until `min_seconds` have passed and at least 5 calls.
+// Milliseconds per call of f, medians over calls: wall clock, and this process's CPU time (all its
+// threads). On a machine shared with other jobs the CPU time is the steadier figure; at one thread it
+// is what the wall clock would read on an idle machine.
+struct Timing {
+  double wall_ms, cpu_ms;
+};
+
+double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Calls f (after one warm-up call) until `min_seconds` have passed and at least 5 calls.
 template <class F>
-double median_ms(F&& f, double min_seconds) {
+Timing median_ms(F&& f, double min_seconds) {
   f();
-  std::vector<double> ms;
+  std::vector<double> wall, cpu;
   const auto start = Clock::now();
-  while (ms.size() < 5 || std::chrono::duration<double>(Clock::now() - start).count() < min_seconds) {
+  while (wall.size() < 5 || std::chrono::duration<double>(Clock::now() - start).count() < min_seconds) {
     const auto t0 = Clock::now();
+    const double c0 = process_cpu_ms();
     f();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    cpu.push_back(process_cpu_ms() - c0);
+    wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
-  std::sort(ms.begin(), ms.end());
-  const size_t n = ms.size();
-  return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+  return {median(wall), median(cpu)};
 }
 
 struct AttentionShape {
@@ -52,18 +72,19 @@ void attention_rows(const AttentionShape& s, double min_seconds) {
     if (threads > max_threads) break;
     omp_set_num_threads(threads);
     q.set_requires_grad(false), k.set_requires_grad(false), v.set_requires_grad(false);
-    const double fwd = median_ms([&] { petl::kernel::attention(q, k, v, petl::Tensor(), causal); }, min_seconds);
-    std::printf("petl attention causal B=%lld H=%lld Tq=%lld Tk=%lld D=%lld threads=%d  forward %.3f ms",
-                (long long)s.B, (long long)s.H, (long long)s.Tq, (long long)s.Tk, (long long)s.D, threads, fwd);
+    const Timing fwd = median_ms([&] { petl::kernel::attention(q, k, v, petl::Tensor(), causal); }, min_seconds);
+    std::printf("petl attention causal B=%lld H=%lld Tq=%lld Tk=%lld D=%lld threads=%d  forward %.3f ms (cpu %.3f ms)",
+                (long long)s.B, (long long)s.H, (long long)s.Tq, (long long)s.Tk, (long long)s.D, threads, fwd.wall_ms,
+                fwd.cpu_ms);
     if (s.with_backward) {
       q.set_requires_grad(true), k.set_requires_grad(true), v.set_requires_grad(true);
-      const double fwd_bwd = median_ms(
+      const Timing fwd_bwd = median_ms(
           [&] {
             q.zero_grad(), k.zero_grad(), v.zero_grad();
             petl::backward(petl::attention(q, k, v, petl::Tensor(), causal), g);
           },
           min_seconds);
-      std::printf("  forward+backward %.3f ms", fwd_bwd);
+      std::printf("  forward+backward %.3f ms (cpu %.3f ms)", fwd_bwd.wall_ms, fwd_bwd.cpu_ms);
     }
     std::printf("\n");
     std::fflush(stdout);

@@ -14,7 +14,7 @@ banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each con
 
 Attention: torch.nn.functional.scaled_dot_product_attention, float32, causal, q/k/v [B, H, T, D];
 forward alone (no autograd) and forward + backward (dQ, dK, dV), at 1 and 2 threads, each the median
-of individually timed calls after one warm-up call. The decoding entry (one query over 80 keys) uses
+of individually timed calls after one warm-up call, wall clock and process CPU time. The decoding entry (one query over 80 keys) uses
 is_causal=False: torch aligns its causal mask top-left, petl bottom-right, and for a single query
 petl's causal rule shows every key.
 
@@ -102,14 +102,16 @@ def decode_row(batch, prompt, new, repeats, quick):
 
 
 def median_ms(f, min_seconds):
+    """Median milliseconds per call of f (after one warm-up call): wall clock and process CPU time."""
     f()
-    ms = []
+    wall, cpu = [], []
     start = time.perf_counter()
-    while len(ms) < 5 or time.perf_counter() - start < min_seconds:
-        t0 = time.perf_counter()
+    while len(wall) < 5 or time.perf_counter() - start < min_seconds:
+        t0, c0 = time.perf_counter(), time.process_time()
         f()
-        ms.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(ms)
+        cpu.append((time.process_time() - c0) * 1e3)
+        wall.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def attention_rows(B, H, Tq, Tk, D, with_backward, min_seconds, max_threads):
@@ -123,9 +125,9 @@ def attention_rows(B, H, Tq, Tk, D, with_backward, min_seconds, max_threads):
             break
         torch.set_num_threads(threads)
         with torch.no_grad():
-            fwd = median_ms(lambda: sdpa(q, k, v, is_causal=causal), min_seconds)
+            fwd, fwd_cpu = median_ms(lambda: sdpa(q, k, v, is_causal=causal), min_seconds)
         line = (f"torch attention causal B={B} H={H} Tq={Tq} Tk={Tk} D={D} threads={threads}  "
-                f"forward {fwd:.3f} ms")
+                f"forward {fwd:.3f} ms (cpu {fwd_cpu:.3f} ms)")
         if with_backward:
             qg, kg, vg = (t.clone().requires_grad_(True) for t in (q, k, v))
 
@@ -133,7 +135,8 @@ def attention_rows(B, H, Tq, Tk, D, with_backward, min_seconds, max_threads):
                 qg.grad = kg.grad = vg.grad = None
                 sdpa(qg, kg, vg, is_causal=causal).backward(g)
 
-            line += f"  forward+backward {median_ms(step, min_seconds):.3f} ms"
+            both, both_cpu = median_ms(step, min_seconds)
+            line += f"  forward+backward {both:.3f} ms (cpu {both_cpu:.3f} ms)"
         print(line, flush=True)
     torch.set_num_threads(max_threads)
 
