@@ -1,4 +1,4 @@
-// The fused attention at shapes that cross its tiles (tensor/cpu/attention.cpp: 64 query rows per
+// The fused attention at shapes that cross its tiles (tensor/cpu/attention.cpp: 32 query rows per
 // tile, 256 keys per online-softmax block), against attention composed from primitive ops, and its
 // rows that see no key at all.
 #include <cmath>
@@ -69,7 +69,7 @@ std::vector<int64_t> padding(int64_t Tk, int64_t from, int64_t to) {
 }  // namespace
 
 TEST_CASE("attention: several query tiles and key blocks match attention composed from primitive ops") {
-  // 130 queries = tiles of 64, 64, 2; 300 keys = blocks of 256 and 44 (170 leading prefix keys when causal).
+  // 130 queries = 4 tiles of 32 and one of 2; 300 keys = blocks of 256 and 44 (170 leading prefix keys when causal).
   for (bool causal : {false, true}) {
     CAPTURE(causal);
     check_against_composed({130, 300, causal, {}});
@@ -84,9 +84,9 @@ TEST_CASE("attention: several query tiles and key blocks match attention compose
 }
 
 TEST_CASE("attention: rows that see no key get a zero output, lse -inf and no gradient") {
-  // Causal with fewer keys than queries: query i sees keys j <= i - 30, so rows 0..29 see none
-  // (tiles 0 and 1 both start empty); batch 1 hides every key.
-  const int64_t B = 2, H = 1, Tq = 130, Tk = 100, D = 4;
+  // Causal with fewer keys than queries: query i sees keys j <= i - 70, so rows 0..69 see none
+  // (query tiles 0 and 1 see no key at all, tile 2 starts with six empty rows); batch 1 hides every key.
+  const int64_t B = 2, H = 1, Tq = 130, Tk = 60, D = 4;
   std::vector<int64_t> keep(size_t(B * Tk), 1);
   for (int64_t j = 0; j < Tk; ++j) keep[size_t(Tk + j)] = 0;
   const Tensor mask = from_vector(keep, {B, Tk});

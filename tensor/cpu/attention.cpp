@@ -21,7 +21,7 @@ namespace petl {
 
 namespace {
 
-constexpr int64_t kQueryTile = 64;  // query rows per task: one parallel work item in forward
+constexpr int64_t kQueryTile = 32;  // query rows per task: one parallel work item in forward
 constexpr int64_t kKeyBlock = 256;  // keys per online-softmax step; bounds the score tile
 
 struct AttentionDims {
