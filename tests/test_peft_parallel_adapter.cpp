@@ -105,7 +105,7 @@ TEST_CASE("parallel adapter: at the lora init the logits are exactly the base mo
   const Tensor ids = ref.tensors.at("input_ids"), mask = ref.tensors.at("attention_mask");
   const std::vector<double> base = model->forward(ids, mask).to_vector();
   for (ParallelOptions o : {scaled_parallel_adapter(4), adapterhub_par_bn(4, true)}) {
-    o.site_suffixes = {".attn", ".mlp"};
+    o.sites = {"attn", "mlp"};
     ParallelAdapters adapters(48, o, 2);
     SiteMap sites = model->sites();
     adapters.attach(sites, *model);
