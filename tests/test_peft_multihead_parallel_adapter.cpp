@@ -3,6 +3,8 @@
 // train-time parameter counts at GPT-2 small and medium.
 #include <cmath>
 
+#include <doctest/doctest.h>
+
 #include "autograd/gradcheck.h"
 #include "nn/gpt2_checkpoint.h"
 #include "peft/multihead_parallel_adapter.h"
@@ -37,7 +39,7 @@ std::vector<double> reference_delta(const std::vector<double>& x, const std::vec
     double mean = 0.0, var = 0.0;
     for (int64_t c = 0; c < d; ++c) mean += x[size_t(n * d + c)] / double(d);
     for (int64_t c = 0; c < d; ++c) var += std::pow(x[size_t(n * d + c)] - mean, 2) / double(d);
-    std::vector<double> ln(size_t(d)), q(size_t(d), 0.0);
+    std::vector<double> ln(static_cast<size_t>(d)), q(static_cast<size_t>(d), 0.0);
     for (int64_t c = 0; c < d; ++c) ln[size_t(c)] = (x[size_t(n * d + c)] - mean) / std::sqrt(var + 1e-5);
     for (int64_t o = 0; o < d; ++o) {
       q[size_t(o)] = b[size_t(o)];
@@ -103,10 +105,10 @@ TEST_CASE("mh parallel adapter: LN_ef starts at γ = 1, β = 0; with P_v = 0 the
   o.projection = false;  // R is the table itself, so its value rows can be zeroed
   MultiheadParallelAdapters mh(*base, sites, 4, o, 3);
   REQUIRE(mh.adapters.size() == 2);
-  for (const auto& [name, a] : mh.adapters) {
-    CAPTURE(name);
-    for (double g : a->layer_norm->weight.to_vector()) CHECK(g == 1.0);
-    for (double b : a->layer_norm->bias.to_vector()) CHECK(b == 0.0);
+  for (const auto& entry : mh.adapters) {
+    CAPTURE(entry.first);
+    for (double g : entry.second->layer_norm->weight.to_vector()) CHECK(g == 1.0);
+    for (double b : entry.second->layer_norm->bias.to_vector()) CHECK(b == 0.0);
   }
   CHECK(base->forward(ids).to_vector() != want);  // no identity init in [UV]: Δ ≠ 0 from the start
   {
@@ -129,15 +131,15 @@ TEST_CASE("mh parallel adapter: only LN_ef and the prefix network get gradients"
   CHECK(base->parameter_count(true) == 0);
   const Tensor ids = from_vector(std::vector<int64_t>{5, 9, 17, 3, 100, 42}, {1, 6});
   backward(base->loss(base->forward(ids), ids));
-  for (const auto& [name, p] : base->named_parameters()) {
-    CAPTURE(name);
-    CHECK(!p.grad().defined());
+  for (const auto& np : base->named_parameters()) {
+    CAPTURE(np.first);
+    CHECK(!np.second.grad().defined());
   }
-  for (const auto& [name, p] : mh.named_parameters()) {
-    CAPTURE(name);
-    REQUIRE(p.grad().defined());
+  for (const auto& np : mh.named_parameters()) {
+    CAPTURE(np.first);
+    REQUIRE(np.second.grad().defined());
     double norm = 0.0;
-    for (double g : p.grad().to_vector()) norm += g * g;
+    for (double g : np.second.grad().to_vector()) norm += g * g;
     CHECK(norm > 0.0);
   }
 }
