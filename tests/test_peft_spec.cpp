@@ -440,3 +440,27 @@ TEST_CASE("compose save/load: the spec and every tensor come back; a mismatch is
   CHECK_THROWS_WITH_AS(load_composed(bad, *load_gpt2("tests/fixtures/gpt2/model")),
                        doctest::Contains("field 'format' is \"peft\", expected \"petl-composed\""), Error);
 }
+
+TEST_CASE("compose: gradients reach exactly the spec's parameters and the base weights it trains") {
+  // four methods at once: prefix on the attention keys/values, a scaled parallel adapter on the FFN,
+  // a sequential adapter on the attention output (with Houlsby's trained LayerNorms) and BitFit
+  auto model = load_gpt2("tests/fixtures/gpt2/model");
+  model->train(false);
+  auto method = compose("prefix:l=3,k=8 + parallel:r=4,s=4@ffn + sequential:r=4@attn + bitfit", *model, 1);
+  method->train(false);
+  for (const auto& np : model->named_parameters()) {
+    CAPTURE(np.first);
+    CHECK(np.second.requires_grad() == (np.first.ends_with(".bias") || is_layer_norm_parameter(np.first)));
+  }
+  CHECK(method->all_trainable_parameters().size() == method->named_parameters().size() + method->base_trainable().size());
+  const Tensor ids = from_vector(std::vector<int64_t>{5, 9, 17, 3, 100, 42}, {1, 6});
+  backward(model->loss(model->forward(ids, Tensor(), method->position_ids(1, 6)), ids));
+  for (const auto& np : model->named_parameters()) {
+    CAPTURE(np.first);
+    CHECK(np.second.grad().defined() == np.second.requires_grad());
+  }
+  for (const auto& np : method->named_parameters()) {
+    CAPTURE(np.first);
+    CHECK(np.second.grad().defined());
+  }
+}
