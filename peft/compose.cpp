@@ -217,9 +217,9 @@ void attach_entry(ComposedMethod& out, Target& t, nn::Module& model, size_t i, u
     out.add_part(i, ia3, [ia3] { ia3->detach(); });
   } else if (m == "prefix") {
     Generator gen(entry_seed);
+    const bool mlp = e.value("reparam") == "mlp";
     auto prefix = std::make_shared<PrefixTuning>(int64_t(t.sites.key_values.size()), t.heads, t.width,
-                                                 PrefixTuningOptions{e.integer("l"), e.value("reparam") == "mlp",
-                                                                     e.integer("k")},
+                                                 PrefixTuningOptions{e.integer("l"), mlp, mlp ? e.integer("k") : 0},
                                                  gen);
     prefix->attach(t.sites, model);
     out.prefix = prefix;
@@ -272,7 +272,7 @@ void attach_entry(ComposedMethod& out, Target& t, nn::Module& model, size_t i, u
     MultiheadParallelOptions o;
     o.rows = e.integer("r");
     o.projection = e.value("reparam") == "mlp";
-    o.hidden = e.integer("k");
+    o.hidden = o.projection ? e.integer("k") : 0;
     o.dropout = e.real("dropout");
     o.sites = sublayer_patterns(t, e);
     auto adapters = std::make_shared<MultiheadParallelAdapters>(model, t.sites, t.heads, o, entry_seed);

@@ -87,20 +87,39 @@ std::string canonical_value(const std::string& method, const SpecKey& key, const
   return value;
 }
 
+SpecKey make_key(std::string name, Kind kind, std::string def, std::string meaning,
+                 std::vector<std::string> choices = {}) {
+  SpecKey k;
+  k.name = std::move(name);
+  k.kind = kind;
+  k.default_value = std::move(def);
+  k.meaning = std::move(meaning);
+  k.choices = std::move(choices);
+  return k;
+}
 SpecKey integer(std::string name, std::string def, std::string meaning) {
-  return {std::move(name), Kind::Integer, std::move(def), {}, std::move(meaning)};
+  return make_key(std::move(name), Kind::Integer, std::move(def), std::move(meaning));
 }
 SpecKey rank(std::string name, std::string def, std::string meaning) {
-  return {std::move(name), Kind::Rank, std::move(def), {}, std::move(meaning)};
+  return make_key(std::move(name), Kind::Rank, std::move(def), std::move(meaning));
 }
 SpecKey real(std::string name, std::string def, std::string meaning) {
-  return {std::move(name), Kind::Real, std::move(def), {}, std::move(meaning)};
+  return make_key(std::move(name), Kind::Real, std::move(def), std::move(meaning));
+}
+SpecKey real_or_learned(std::string name, std::string def, std::string meaning) {
+  return make_key(std::move(name), Kind::RealOrLearned, std::move(def), std::move(meaning));
 }
 SpecKey flag(std::string name, std::string def, std::string meaning) {
-  return {std::move(name), Kind::Bool, std::move(def), {}, std::move(meaning)};
+  return make_key(std::move(name), Kind::Bool, std::move(def), std::move(meaning));
 }
 SpecKey choice(std::string name, std::string def, std::vector<std::string> choices, std::string meaning) {
-  return {std::move(name), Kind::Choice, std::move(def), std::move(choices), std::move(meaning)};
+  return make_key(std::move(name), Kind::Choice, std::move(def), std::move(meaning), std::move(choices));
+}
+
+SpecKey only_if(SpecKey key, std::string other, std::string value) {
+  key.only_if_key = std::move(other);
+  key.only_if_value = std::move(value);
+  return key;
 }
 
 // Sites that cover one another (the same sublayer or the same projection named twice).
@@ -162,11 +181,25 @@ SpecEntry parse_entry(const std::string& text) {
       given.emplace_back(key, canonical_value(method.name, *spec_key, trim(kv.substr(eq + 1))));
     }
   }
-  for (const auto& k : method.keys) {
-    std::string v = canonical_value(method.name, k, k.default_value);
+  auto value_of = [&](const SpecKey& k) {
     for (const auto& g : given)
-      if (g.first == k.name) v = g.second;
-    entry.values.emplace_back(k.name, v);
+      if (g.first == k.name) return g.second;
+    return canonical_value(method.name, k, k.default_value);
+  };
+  for (const auto& k : method.keys) {
+    if (!k.only_if_key.empty()) {
+      std::string condition;
+      for (const auto& other : method.keys)
+        if (other.name == k.only_if_key) condition = value_of(other);
+      if (condition != k.only_if_value) {
+        for (const auto& g : given)
+          if (g.first == k.name)
+            throw Error("peft spec: " + method.name + ": key '" + k.name + "' applies only with " + k.only_if_key +
+                        "=" + k.only_if_value + " (here " + k.only_if_key + "=" + condition + ")");
+        continue;
+      }
+    }
+    entry.values.emplace_back(k.name, value_of(k));
   }
   if (has_sites) {
     if (method.sites.empty()) throw Error("peft spec: " + method.name + " takes no sites (it has no '@')");
@@ -227,7 +260,7 @@ const std::vector<SpecMethod>& spec_methods() {
        {"k", "v", "ffn_hidden"}, "PEFT.md §11, peft/ia3.h"},
       {"prefix", "softmax_attention(l)", "parallel", "heads (keys/values)", "gated (lambda)",
        {integer("l", "30", "prefix length P"), choice("reparam", "mlp", {"mlp", "direct"}, "MLP or a flat table"),
-        integer("k", "800", "MLP width (mid_dim)")},
+        only_if(integer("k", "800", "MLP width (mid_dim)"), "reparam", "mlp")},
        {"attn"}, {"attn"}, "PEFT.md §3, peft/prefix_tuning.h"},
       {"prompt", "extra input rows", "-", "layer-0 input", "concat", {integer("l", "100", "prompt length P")},
        {"input"}, {"input"}, "PEFT.md §4, peft/prompt_tuning.h"},
@@ -239,13 +272,14 @@ const std::vector<SpecMethod>& spec_methods() {
        {"attn", "self_attn", "cross_attn", "ffn"}, {"attn", "ffn"}, "PEFT.md §2, peft/bottleneck_adapter.h"},
       {"parallel", "bottleneck(r, relu)", "parallel", "sublayer output or heads", "add / scaled add (s)",
        {rank("r", "512", "bottleneck"),
-        {"s", Kind::RealOrLearned, "1", {}, "scaling of the output (1 = plain add), or 'learned'"},
+        real_or_learned("s", "1", "scaling of the output (1 = plain add), or 'learned'"),
         choice("init", "lora", {"lora", "bert"}, "weights"),
         choice("input", "sublayer_in", {"sublayer_in", "residual"}, "x_s (Unified View) or the residual (ParBn)")},
        {"attn", "self_attn", "cross_attn", "ffn", "heads"}, {"ffn"}, "PEFT.md §6, §8, peft/parallel_adapter.h"},
       {"mh_parallel", "relu_attention(r)", "parallel", "heads (head-wise)", "add",
        {integer("r", "30", "rows of P_k, P_v"), choice("reparam", "mlp", {"mlp", "direct"}, "MLP or a flat table"),
-        integer("k", "800", "MLP width (mid_dim)"), real("dropout", "0", "on the ReLU weights")},
+        only_if(integer("k", "800", "MLP width (mid_dim)"), "reparam", "mlp"),
+        real("dropout", "0", "on the ReLU weights")},
        {"heads"}, {"heads"}, "PEFT.md §7, peft/multihead_parallel_adapter.h"},
   };
   return methods;
@@ -304,9 +338,10 @@ Spec parse_spec(const std::string& text) {
 
 std::string to_string(const SpecEntry& entry) {
   std::string out = entry.method;
-  for (size_t i = 0; i < entry.values.size(); ++i)
-    out += (i == 0 ? ":" : ",") + entry.values[i].first + "=" + entry.values[i].second;
-  if (!entry.sites.empty()) out += "@" + join(entry.sites, ",");
+  for (size_t i = 0; i < entry.values.size(); ++i) {
+    out.append(i == 0 ? ":" : ",").append(entry.values[i].first).append("=").append(entry.values[i].second);
+  }
+  if (!entry.sites.empty()) out.append("@").append(join(entry.sites, ","));
   return out;
 }
 

@@ -25,7 +25,7 @@
 // ffn_hidden (linear maps); input (the token embeddings). Values: integers; ranks as an integer or
 // "d/N" (the model width over N, AdapterHub's reduction_factor); reals; true/false; or a named
 // choice. Parsing fills every key's default, so a parsed spec prints back in one canonical form
-// (every key, in the method's order, sites in the given order) and print -> parse -> print is the
+// (every key that applies, in the method's order, sites in the given order) and print -> parse -> print is the
 // identity. Any unknown method, key, value or site, or an entry repeated where it cannot be, is a
 // petl::Error that lists the valid choices.
 #pragma once
@@ -40,10 +40,13 @@ namespace petl::peft {
 struct SpecKey {
   enum class Kind { Integer, Rank, Real, RealOrLearned, Bool, Choice };
   std::string name;
-  Kind kind;
+  Kind kind = Kind::Integer;
   std::string default_value;
   std::vector<std::string> choices;  // Kind::Choice
   std::string meaning;
+  // A key that applies only when another key has a given value (prefix's MLP width k only with
+  // reparam=mlp): otherwise it is absent from the entry, and giving it is an error.
+  std::string only_if_key, only_if_value;
 };
 
 // One method of the spec language: its Unified View row, keys and sites.

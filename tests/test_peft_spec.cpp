@@ -237,6 +237,9 @@ TEST_CASE("spec: every preset parses to its expansion and round-trips spec -> st
         "parallel:r=8,s=learned,init=lora,input=sublayer_in@heads");
   CHECK(parse_spec(to_string(s)) == s);
   CHECK(to_string(parse_spec("lora:alpha=16.50,r=2")) == "lora:r=2,alpha=16.5,dropout=0,rslora=false@q,v");
+  // a key that does not apply is not printed (prefix's MLP width without the MLP)
+  CHECK(to_string(parse_spec("prefix:reparam=direct")) == "prefix:l=30,reparam=direct@attn");
+  CHECK(to_string(parse_spec("prefix:reparam=direct@attn")) == "prefix:l=30,reparam=direct@attn");
 }
 
 TEST_CASE("spec: the Unified View's `prefix:l=30@attn + parallel:r=512,s=4@ffn` is the MAM preset") {
@@ -290,6 +293,7 @@ TEST_CASE("spec: unknown or conflicting specs are errors that list the valid cho
   throws_with("full + lora", {"'full' trains every weight"});
   throws_with("prefix + mam", {"'prefix' appears twice"});
   throws_with("lora +", {"empty entry", "presets:"});
+  throws_with("prefix:reparam=direct,k=512", {"key 'k' applies only with reparam=mlp (here reparam=direct)"});
   // two parallel adapters at one site add independently: allowed; a sequential one elsewhere too
   CHECK(parse_spec("parallel@ffn + parallel:s=4@ffn").entries.size() == 2);
   CHECK(parse_spec("sequential@attn + parallel@ffn").entries.size() == 2);
