@@ -264,6 +264,8 @@ void attach_entry(ComposedMethod& out, Target& t, nn::Module& model, size_t i, u
     PETL_CHECK(o.input == ParallelInput::SublayerIn || t.gpt2, "peft compose: ", to_string(e), ": input=residual ",
                "reads the residual stream, which BART's sublayers do not pass to their sites (in BART it equals ",
                "the sublayer input, PEFT.md §6.2); valid inputs on BART: sublayer_in");
+    PETL_CHECK(o.input == ParallelInput::SublayerIn || !e.has_site("heads"), "peft compose: ", to_string(e),
+               ": input=residual at the heads, where no residual stream is passed; valid sites for it: attn, ffn");
     o.sites = sublayer_patterns(t, e);
     auto adapters = std::make_shared<ParallelAdapters>(t.width, o, entry_seed);
     adapters->attach(t.sites, model);

@@ -306,6 +306,8 @@ TEST_CASE("spec: unknown or conflicting specs are errors that list the valid cho
   CHECK_THROWS_WITH_AS(compose("lora@q,v + ia3@k,v", *model),
                        doctest::Contains("puts (IA)^3 and LoRA on 'transformer.h.0.attn.c_attn'"), Error);
   CHECK_THROWS_WITH_AS(compose("sequential:r=d/5", *model), doctest::Contains("not divisible by 5"), Error);
+  CHECK_THROWS_WITH_AS(compose("parallel:input=residual@heads", *model),
+                       doctest::Contains("valid sites for it: attn, ffn"), Error);
   CHECK_THROWS_WITH_AS(compose("lora + sequential:r=d/5", *model), doctest::Contains("not divisible"), Error);
   for (const auto& [name, site] : model->sites().linears) CHECK(site->empty());  // the lora was detached
   auto bart = load_bart("tests/fixtures/bart/model");
