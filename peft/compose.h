@@ -19,6 +19,8 @@
 //   ffn_hidden  mlp.c_proj's input           fc2's input
 //   input       transformer.wte              the encoder's embed_tokens
 //
+// A LoRA entry that needs both forms on GPT-2 (e.g. `lora@q,v,o`: column blocks of c_attn and the
+// whole attn.c_proj) holds two Lora modules, children "blocks" and "whole", drawn in that order.
 // Attach order is the spec's order. Methods that train base weights (full, ft_top, bitfit, and
 // sequential adapters with train_ln) are applied after every module has frozen the base, so their
 // union trains. A spec that puts (IA)^3 and LoRA on one Linear is refused: which hook runs first
