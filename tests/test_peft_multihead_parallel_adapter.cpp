@@ -94,7 +94,7 @@ TEST_CASE("mh parallel adapter: Δ_j = ReLU(q~_j P_k^(j)T) P_v^(j) as written ou
   }
 }
 
-TEST_CASE("mh parallel adapter: LN_ef starts at γ = 1, β = 0; with P_v = 0 the logits are exactly the base's") {
+TEST_CASE("mh parallel adapter: LN_ef starts at γ = 1, β = 0, and with P_v = 0 the logits are exactly the base's") {
   auto base = load_gpt2("tests/fixtures/gpt2/model");
   base->train(false);
   const Tensor ids = from_vector(std::vector<int64_t>{5, 9, 17, 3, 100, 42}, {1, 6});

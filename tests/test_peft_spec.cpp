@@ -413,7 +413,7 @@ TEST_CASE("compose: trainable parameters of every preset equal shared/PEFT.md's 
   }
 }
 
-TEST_CASE("compose save/load: the spec and every tensor come back; a mismatch is an error naming the key") {
+TEST_CASE("compose save/load: the spec and every tensor come back, and a mismatch is an error naming the key") {
   testing::TempDir dir("petl-spec");
   auto model = load_gpt2("tests/fixtures/gpt2/model");
   model->train(false);
