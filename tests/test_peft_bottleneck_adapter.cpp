@@ -121,7 +121,7 @@ TEST_CASE("bottleneck adapter: with a zero up-projection the logits are exactly 
   }
 }
 
-TEST_CASE("bottleneck adapter: the paper's Houlsby trains adapters and every LayerNorm, nothing else; "
+TEST_CASE("bottleneck adapter: the paper's Houlsby trains adapters and every LayerNorm, nothing else, "
           "the frozen weights cost no weight-gradient GEMM") {
   auto count = [](bool adapters_on) {
     auto model = load_gpt2(kGpt2 + "/model");
