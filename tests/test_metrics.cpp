@@ -282,6 +282,25 @@ TEST_CASE("PTB tokenizer equals CoreNLP 3.4.1 on the fixture lines") {
   CHECK(wrong == 0);
 }
 
+TEST_CASE("TER: a block shift towards the last words (Python's clamped slices)") {
+  // WebNLG dev entry 665 (2017 dev, last lexicalisation against the first two): the shift search
+  // builds a "within" shift whose slice ends past the list, which Python clamps; petl read past
+  // the end here once. Edits and lengths from sacrebleu 2.6.0 translation_edit_rate.
+  const std::string hyp =
+      "Born in Italy, Rolando Maran is the manager of AC Chievo Verona. He also plays for Carrarese Calcio and is "
+      "in the Unione Triestina 2012 S.S.D. club.";
+  const m::TerStats a = m::ter_segment(hyp, {"Italian born Rolando Maran manages Associazione Calcio Chievo Verona. He "
+                                             "is also in the Unione Triestina 2012 S.S.D. club as well as playing for "
+                                             "Carrarese Calcio."});
+  CHECK(a.edits == 16);
+  CHECK(a.ref_length == 26);
+  const m::TerStats b = m::ter_segment(hyp, {"Italian born Rolando Maran plays at the Carrarese Calcio and is in the "
+                                             "Unione Triestina 2012 S.S.D. club. He is currently the manager of AC "
+                                             "Chievo Verona."});
+  CHECK(b.edits == 10);
+  CHECK(b.ref_length == 27);
+}
+
 TEST_CASE("scorers reject mismatched inputs with petl::Error") {
   CHECK_THROWS_AS(m::bleu_e2e({"a"}, {}), petl::Error);
   CHECK_THROWS_AS(m::cider_d({"a", "b"}, {{"a"}}), petl::Error);
