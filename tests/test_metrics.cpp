@@ -234,7 +234,9 @@ TEST_CASE("XSum ROUGE-1/2/L/Lsum equal rouge-score per example and in the mean")
       const json& want = c["per_pair"][i];
       const std::array<std::pair<const char*, const m::RougeScore*>, 4> kinds = {
           {{"rouge1", &s.rouge1}, {"rouge2", &s.rouge2}, {"rougeL", &s.rougeL}, {"rougeLsum", &s.rougeLsum}}};
-      for (const auto& [name, got] : kinds) {
+      for (const auto& kind : kinds) {
+        const char* name = kind.first;  // not a structured binding: CAPTURE's lambda takes it (clang 14)
+        const m::RougeScore* got = kind.second;
         CAPTURE(name);
         CHECK(got->precision == doctest::Approx(want[name][0].get<double>()).epsilon(1e-12));
         CHECK(got->recall == doctest::Approx(want[name][1].get<double>()).epsilon(1e-12));
