@@ -54,36 +54,38 @@ struct Mixed {
 };
 
 // Task adders; each returns the task index.
-int64_t add_lora(Mixed& m, Module& model, std::vector<std::string> targets, uint64_t seed) {
+int64_t add_lora(Mixed& m, Module& model, std::vector<std::string> targets, uint64_t seed, double scale = 0.1) {
   const int64_t t = m.mixed->add_task("lora");
   LoraOptions o;
   o.r = 4;
   o.alpha = 8.0;
   Generator gen(seed);
   auto lora = std::make_shared<Lora>(model, m.mixed->task_sites(t), std::move(targets), o, gen);
-  randomize(*lora, seed, 0.1);
+  randomize(*lora, seed, scale);
   m.methods.push_back(lora);
   return t;
 }
 
 int64_t add_prefix(Mixed& m, Module& model, int64_t attention_sites, int64_t heads, int64_t d, int64_t length,
-                   bool projection, uint64_t seed) {
+                   bool projection, uint64_t seed, double scale = 0.0) {
   const int64_t t = m.mixed->add_task("prefix" + std::to_string(length));
   Generator gen(seed);
   auto prefix = std::make_shared<PrefixTuning>(attention_sites, heads, d, PrefixTuningOptions{length, projection, 16}, gen);
   prefix->attach(m.mixed->task_sites(t), model);
+  if (scale > 0.0) randomize(*prefix, seed, scale);  // 0: the method's own init
   m.methods.push_back(prefix);
   return t;
 }
 
-int64_t add_adapter(Mixed& m, Module& model, int64_t d, std::vector<std::string> suffixes, uint64_t seed) {
+int64_t add_adapter(Mixed& m, Module& model, int64_t d, std::vector<std::string> suffixes, uint64_t seed,
+                    double scale = 0.1) {
   const int64_t t = m.mixed->add_task("adapter");
   BottleneckOptions o = houlsby(6);
   o.site_suffixes = std::move(suffixes);
   o.train_layer_norms = false;  // a base LayerNorm is shared by every task of the batch
   auto adapters = std::make_shared<BottleneckAdapters>(d, o, seed);
   adapters->attach(m.mixed->task_sites(t), model);
-  randomize(*adapters, seed, 0.1);
+  randomize(*adapters, seed, scale);
   m.methods.push_back(adapters);
   return t;
 }
@@ -226,6 +228,15 @@ void check_generated(const Tensor& batch, int64_t row, int64_t prompt_width, con
   }
 }
 
+// Whether row `row` of a batch output generated other ids than `other` (a single-row output).
+bool generated_differs(const Tensor& batch, int64_t row, int64_t prompt_width, const Tensor& other, int64_t other_prompt) {
+  const int64_t L = batch.size(1), L1 = other.size(1);
+  const std::vector<double> a = batch.to_vector(), b = other.to_vector();
+  for (int64_t i = 0; i < std::min(L - prompt_width, L1 - other_prompt); ++i)
+    if (a[size_t(row * L + prompt_width + i)] != b[size_t(other_prompt + i)]) return true;
+  return false;
+}
+
 // ---------------------------------------------------------------- GPT-2
 struct Gpt2Case {
   std::unique_ptr<Gpt2LMHead> model, plain;  // plain: the copy that runs rows alone
@@ -303,7 +314,10 @@ TEST_CASE("mixed GPT-2 batch: each task's gradients equal those of its rows alon
     detach_all(c.plain_sites);
     check_gradients(mixed[size_t(t)], take_gradients(c.m)[size_t(t)], c.m.mixed->task_name(t));
   }
-  for (auto& [name, p] : c.model->named_parameters()) CHECK_MESSAGE(!p.grad().defined(), name);
+  for (const auto& entry : c.model->named_parameters()) {  // the base model stays frozen
+    INFO(entry.first);
+    CHECK(!entry.second.grad().defined());
+  }
 }
 
 void check_gpt2_generation(int64_t num_beams) {
@@ -319,13 +333,18 @@ void check_gpt2_generation(int64_t num_beams) {
   MixedStepModel step(*c.model, *c.m.mixed, kGpt2Tasks);
   const Tensor out = generate(step, prompts.ids, prompts.mask, request, defaults);
   REQUIRE(out.size(0) == int64_t(rows.size()));
+  int64_t changed = 0;  // rows whose task makes them generate other ids than the base model
   for (size_t b = 0; b < rows.size(); ++b) {
     const Padded one = pad_rows(rows, {int64_t(b)}, eos, true);
+    const Tensor base = generate(*c.plain, one.ids, one.mask, request, defaults);
     if (kGpt2Tasks[b] >= 0) attach_alone(c.m.mixed->task_sites(kGpt2Tasks[b]), c.plain_sites);
     const Tensor alone = generate(*c.plain, one.ids, one.mask, request, defaults);
     detach_all(c.plain_sites);
     check_generated(out, int64_t(b), prompts.width, alone, one.width, eos);  // GPT-2 has no pad: EOS fills
+    changed += generated_differs(out, int64_t(b), prompts.width, base, one.width);
   }
+  MESSAGE("GPT-2, " << num_beams << " beam(s): " << changed << " of 5 task rows generate other ids than the base model");
+  CHECK(changed >= 1);  // otherwise these ids could not tell a misrouted row
 }
 
 TEST_CASE("mixed GPT-2 batch: greedy generation gives each row the ids it gets alone") { check_gpt2_generation(1); }
@@ -419,10 +438,10 @@ BartCase bart_case() {
   c.m.mixed = std::make_unique<MixedBatch>(c.m.sites);
   const BartConfig& cfg = c.model->config();
   const int64_t attentions = int64_t(c.m.sites.key_values.size());  // encoder self, decoder self and cross
-  add_lora(c.m, *c.model, {"q_proj", "v_proj"}, 41);                                                  // 0
-  add_prefix(c.m, *c.model, attentions, cfg.encoder_attention_heads, cfg.d_model, 2, true, 42);         // 1
-  add_adapter(c.m, *c.model, cfg.d_model, {".self_attn", ".ffn"}, 43);                                 // 2
-  add_prefix(c.m, *c.model, attentions, cfg.encoder_attention_heads, cfg.d_model, 4, false, 44);        // 3
+  add_lora(c.m, *c.model, {"q_proj", "v_proj"}, 41, 1.0);                                                // 0
+  add_prefix(c.m, *c.model, attentions, cfg.encoder_attention_heads, cfg.d_model, 2, true, 42, 1.0);         // 1
+  add_adapter(c.m, *c.model, cfg.d_model, {".self_attn", ".ffn"}, 43, 1.0);                               // 2
+  add_prefix(c.m, *c.model, attentions, cfg.encoder_attention_heads, cfg.d_model, 4, false, 44, 3.0);        // 3
   MixedBatch::check_base_frozen(*c.model);
   return c;
 }
@@ -489,13 +508,18 @@ void check_bart_generation(int64_t num_beams) {
   MixedStepModel step(*c.model, *c.m.mixed, kBartTasks);
   const Tensor out = generate(step, src.ids, src.mask, request, defaults);
   REQUIRE(out.size(0) == int64_t(sources.size()));
+  int64_t changed = 0;
   for (size_t b = 0; b < sources.size(); ++b) {
     const Padded one = pad_rows(sources, {int64_t(b)}, pad, false);
+    const Tensor base = generate(*c.plain, one.ids, one.mask, request, defaults);
     if (kBartTasks[b] >= 0) attach_alone(c.m.mixed->task_sites(kBartTasks[b]), c.plain_sites);
     const Tensor alone = generate(*c.plain, one.ids, one.mask, request, defaults);
     detach_all(c.plain_sites);
     check_generated(out, int64_t(b), 1, alone, 1, pad);  // both start from the decoder start token
+    changed += generated_differs(out, int64_t(b), 1, base, 1);
   }
+  MESSAGE("BART, " << num_beams << " beam(s): " << changed << " of 4 task rows generate other ids than the base model");
+  CHECK(changed >= 1);  // otherwise these ids could not tell a misrouted row
 }
 
 TEST_CASE("mixed BART batch: greedy generation gives each row the ids it gets alone") { check_bart_generation(1); }
