@@ -42,8 +42,9 @@ namespace petl::peft {
 
 class MixedBatch {
  public:
-  // Attaches a routing hook to every sublayer, linear and key/value site of `model_sites`. With no
-  // task added, or every row on -1, the model computes what it computed before.
+  // Attaches a routing hook to every sublayer, linear and key/value site of `model_sites` (the model
+  // must outlive the router). With no task added, or every row on -1, the model computes what it
+  // computed before, bit for bit.
   explicit MixedBatch(const nn::SiteMap& model_sites);
   ~MixedBatch();
   MixedBatch(const MixedBatch&) = delete;

@@ -350,13 +350,20 @@ void check_gpt2_generation(int64_t num_beams) {
 TEST_CASE("mixed GPT-2 batch: greedy generation gives each row the ids it gets alone") { check_gpt2_generation(1); }
 TEST_CASE("mixed GPT-2 batch: beam search gives each row the ids it gets alone") { check_gpt2_generation(3); }
 
-TEST_CASE("Houlsby's online setting: adding and training a new task leaves earlier tasks' logits bit-identical") {
+TEST_CASE("Houlsby's online setting: adding and training a new task leaves earlier tasks' logits and ids bit-identical") {
   Gpt2Case c = gpt2_case(/*all_tasks=*/false);  // tasks 0 (LoRA) and 1 (prefix) serve already
   const auto rows = random_rows({6, 4, 6, 5, 3}, c.model->vocab_size(), 24);
   const std::vector<int64_t> old_tasks = {0, 1, -1, 0, 1};
   const Padded batch = pad_rows(rows, all_rows(rows.size()), 0, false);
   c.m.mixed->set_row_tasks(old_tasks);
   const std::vector<double> before = c.model->forward(batch.ids, batch.mask).to_vector();
+  const Padded prompts = pad_rows(rows, all_rows(rows.size()), c.model->eos_token_id(), /*left=*/true);
+  GenerationConfig request;
+  request.max_new_tokens = 5;
+  request.num_beams = 2;
+  request.do_sample = false;
+  MixedStepModel step(*c.model, *c.m.mixed, old_tasks);
+  const std::vector<double> generated_before = generate(step, prompts.ids, prompts.mask, request).to_vector();
   std::vector<std::vector<double>> old_parameters;
   for (const auto& method : c.m.methods)
     for (auto& [name, p] : method->named_parameters()) old_parameters.push_back(p.to_vector());
@@ -385,6 +392,7 @@ TEST_CASE("Houlsby's online setting: adding and training a new task leaves earli
   size_t differing = 0;
   for (size_t i = 0; i < before.size(); ++i) differing += before[i] != after[i];
   CHECK(differing == 0);  // bit-identical, not merely close
+  CHECK(generate(step, prompts.ids, prompts.mask, request).to_vector() == generated_before);
   size_t k = 0;
   for (size_t t = 0; t < 2; ++t)
     for (auto& [name, p] : c.m.methods[t]->named_parameters()) CHECK(p.to_vector() == old_parameters[k++]);
