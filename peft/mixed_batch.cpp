@@ -154,7 +154,7 @@ void MixedBatch::check_base_frozen(const nn::Module& base) {
 Tensor MixedBatch::gather_rows(const Tensor& x, const Tensor& index) {
   Shape shape = x.shape();
   shape[0] = index.numel();
-  return reshape(embedding(reshape(x, {x.size(0), -1}), index), shape);  // out[i] = x[index[i]]
+  return reshape(embedding(reshape(x, {x.size(0), -1}), to(index, x.device())), shape);  // out[i] = x[index[i]]
 }
 
 void MixedBatch::check_batch(int64_t batch, const char* where) const {

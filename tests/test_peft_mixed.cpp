@@ -1,5 +1,5 @@
 // Mixed-task batches (peft/mixed_batch.h) on the tiny GPT-2 and tiny BART: rows using LoRA, two
-// prefixes of different lengths, a bottleneck adapter and none share one batch. Each row's logits
+// prefixes of different lengths, a bottleneck adapter, MAM (GPT-2) and none share one batch. Each row's logits
 // and generated ids (greedy and beam, through the StepModel cache) equal those of the row run alone
 // on a second copy of the model with its task's method attached directly; each task's gradients
 // equal those from its rows alone. Houlsby's online setting: adding and training a new task leaves
@@ -16,6 +16,7 @@
 #include "nn/gpt2_checkpoint.h"
 #include "peft/bottleneck_adapter.h"
 #include "peft/lora.h"
+#include "peft/mam.h"
 #include "peft/mixed_batch.h"
 #include "peft/prefix_tuning.h"
 #include "peft/prompt_tuning.h"
@@ -87,6 +88,19 @@ int64_t add_adapter(Mixed& m, Module& model, int64_t d, std::vector<std::string>
   adapters->attach(m.mixed->task_sites(t), model);
   randomize(*adapters, seed, scale);
   m.methods.push_back(adapters);
+  return t;
+}
+
+// MAM (He et al. 2022): a prefix and a parallel adapter in one task, hooks at two kinds of site.
+int64_t add_mam(Mixed& m, Module& model, int64_t layers, int64_t heads, int64_t d, uint64_t seed) {
+  const int64_t t = m.mixed->add_task("mam");
+  MamOptions o;
+  o.prefix = PrefixTuningOptions{2, true, 16};
+  o.adapter = scaled_parallel_adapter(8, 4.0);
+  auto mam = std::make_shared<Mam>(layers, heads, d, o, seed);
+  mam->attach(m.mixed->task_sites(t), model);
+  randomize(*mam, seed, 0.1);  // the adapter's up-projection starts at zero
+  m.methods.push_back(mam);
   return t;
 }
 
@@ -260,15 +274,16 @@ Gpt2Case gpt2_case(bool all_tasks = true) {
   if (all_tasks) {
     add_adapter(c.m, *c.model, cfg.n_embd, {".attn", ".mlp"}, 13);                              // task 2
     add_prefix(c.m, *c.model, cfg.n_layer, cfg.n_head, cfg.n_embd, 5, /*projection=*/false, 14);  // task 3
+    add_mam(c.m, *c.model, cfg.n_layer, cfg.n_head, cfg.n_embd, 15);                              // task 4
   }
   MixedBatch::check_base_frozen(*c.model);
   return c;
 }
 
-const std::vector<int64_t> kGpt2Tasks = {0, 1, -1, 2, 3, 1};
-const std::vector<int64_t> kGpt2Lengths = {7, 5, 7, 4, 6, 3};
+const std::vector<int64_t> kGpt2Tasks = {0, 1, -1, 2, 3, 1, 4};
+const std::vector<int64_t> kGpt2Lengths = {7, 5, 7, 4, 6, 3, 5};
 
-TEST_CASE("mixed GPT-2 batch: each row's logits equal the row alone with its task (LoRA, 2 prefixes, adapter, none)") {
+TEST_CASE("mixed GPT-2 batch: each row's logits equal the row alone with its task (LoRA, 2 prefixes, adapter, MAM, none)") {
   Gpt2Case c = gpt2_case();
   const auto rows = random_rows(kGpt2Lengths, c.model->vocab_size(), 21);
   const Padded batch = pad_rows(rows, all_rows(rows.size()), 0, /*left=*/false);
@@ -343,7 +358,7 @@ void check_gpt2_generation(int64_t num_beams) {
     check_generated(out, int64_t(b), prompts.width, alone, one.width, eos);  // GPT-2 has no pad: EOS fills
     changed += generated_differs(out, int64_t(b), prompts.width, base, one.width);
   }
-  MESSAGE("GPT-2, " << num_beams << " beam(s): " << changed << " of 5 task rows generate other ids than the base model");
+  MESSAGE("GPT-2, " << num_beams << " beam(s): " << changed << " of 6 task rows generate other ids than the base model");
   CHECK(changed >= 1);  // otherwise these ids could not tell a misrouted row
 }
 
