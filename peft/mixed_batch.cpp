@@ -22,7 +22,7 @@ struct MixedBatch::LinearRouter : nn::LinearHook {
   LinearRouter(const MixedBatch* owner_, size_t site_) : owner(owner_), site(site_) {}
   Tensor apply(const Tensor& x, const Tensor& y) override {
     return owner->route(
-        {x, y}, 1, [&](int64_t t) { return !owner->tasks_[size_t(t)]->linears[site]->empty(); },
+        owner->model_sites_.linears[site].first, {x, y}, 1, [&](int64_t t) { return !owner->tasks_[size_t(t)]->linears[site]->empty(); },
         [&](int64_t t, const std::vector<Tensor>& in) { return (*owner->tasks_[size_t(t)]->linears[site])(in[0], in[1]); });
   }
   const MixedBatch* owner;
@@ -34,7 +34,7 @@ struct MixedBatch::SublayerRouter : nn::SublayerHook {
   Tensor apply(const Tensor& x, const Tensor& h) override { return apply_with_residual(x, h, Tensor()); }
   Tensor apply_with_residual(const Tensor& x, const Tensor& h, const Tensor& residual) override {
     return owner->route(
-        {x, h, residual}, 1, [&](int64_t t) { return !owner->tasks_[size_t(t)]->sublayers[site]->empty(); },
+        owner->model_sites_.sublayers[site].first, {x, h, residual}, 1, [&](int64_t t) { return !owner->tasks_[size_t(t)]->sublayers[site]->empty(); },
         [&](int64_t t, const std::vector<Tensor>& in) {
           return (*owner->tasks_[size_t(t)]->sublayers[site])(in[0], in[1], in[2]);
         });
@@ -157,10 +157,10 @@ Tensor MixedBatch::gather_rows(const Tensor& x, const Tensor& index) {
   return reshape(embedding(reshape(x, {x.size(0), -1}), to(index, x.device())), shape);  // out[i] = x[index[i]]
 }
 
-void MixedBatch::check_batch(int64_t batch, const char* where) const {
-  PETL_CHECK(!row_tasks_.empty(), "MixedBatch: a forward ran before set_row_tasks (", where, ")");
-  PETL_CHECK(batch == int64_t(row_tasks_.size()), "MixedBatch: the batch has ", batch, " rows, set_row_tasks gave ",
-             row_tasks_.size(), " (", where, ")");
+void MixedBatch::check_batch(int64_t batch, const std::string& site_name) const {
+  PETL_CHECK(!row_tasks_.empty(), "MixedBatch: a forward reached site '", site_name, "' before set_row_tasks");
+  PETL_CHECK(batch == int64_t(row_tasks_.size()), "MixedBatch: at site '", site_name, "' the batch has ", batch,
+             " rows, set_row_tasks gave ", row_tasks_.size(), " tasks");
 }
 
 namespace {
@@ -175,12 +175,13 @@ Tensor inverse_of(const std::vector<int64_t>& order, Device device) {
 }
 }  // namespace
 
-Tensor MixedBatch::route(const std::vector<Tensor>& inputs, size_t keep, const std::function<bool(int64_t)>& has_hooks,
+Tensor MixedBatch::route(const std::string& site_name, const std::vector<Tensor>& inputs, size_t keep,
+                         const std::function<bool(int64_t)>& has_hooks,
                          const std::function<Tensor(int64_t, const std::vector<Tensor>&)>& run) const {
   const Tensor& passthrough = inputs[keep];
   if (tasks_.empty()) return passthrough;
   const int64_t B = passthrough.size(0);
-  check_batch(B, "linear or sublayer site");
+  check_batch(B, site_name);
   std::vector<std::vector<int64_t>> rows(tasks_.size());
   std::vector<int64_t> rest;
   for (int64_t b = 0; b < B; ++b) {
@@ -210,7 +211,7 @@ Tensor MixedBatch::route(const std::vector<Tensor>& inputs, size_t keep, const s
 
 nn::KeyValueRows MixedBatch::key_value_rows(size_t site, int64_t batch) const {
   if (tasks_.empty()) return {};
-  check_batch(batch, "key/value site");
+  check_batch(batch, model_sites_.key_values[site].first);
   struct Part {
     std::vector<int64_t> rows;
     Tensor k, v, mask;

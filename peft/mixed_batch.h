@@ -83,10 +83,11 @@ class MixedBatch {
 
   // Runs `run(task, inputs of its rows)` for every task of the batch that `has_hooks`, keeps
   // inputs[keep] for the other rows, and puts every row back in its place.
-  Tensor route(const std::vector<Tensor>& inputs, size_t keep, const std::function<bool(int64_t)>& has_hooks,
+  Tensor route(const std::string& site_name, const std::vector<Tensor>& inputs, size_t keep,
+               const std::function<bool(int64_t)>& has_hooks,
                const std::function<Tensor(int64_t, const std::vector<Tensor>&)>& run) const;
   nn::KeyValueRows key_value_rows(size_t site, int64_t batch) const;
-  void check_batch(int64_t batch, const char* where) const;
+  void check_batch(int64_t batch, const std::string& site_name) const;
 
   nn::SiteMap model_sites_;
   std::vector<std::unique_ptr<Task>> tasks_;

@@ -421,7 +421,7 @@ TEST_CASE("mixed batch: bad task indices, a wrong batch size, prompt tuning and 
   CHECK_THROWS_AS(c.m.mixed->add_task("lora"), Error);  // names are unique
   c.m.mixed->set_row_tasks({0, 1, -1});
   const Padded two = pad_rows(random_rows({3, 3}, 384, 26), {0, 1}, 0, false);
-  CHECK_THROWS_AS(c.model->forward(two.ids, two.mask), Error);
+  CHECK_THROWS_WITH_AS(c.model->forward(two.ids, two.mask), doctest::Contains("the batch has 2 rows"), Error);
 
   const int64_t t = c.m.mixed->add_task("prompt");
   Generator gen(3);
