@@ -3,10 +3,9 @@
 //
 //   base            the plain model, no router
 //   one task        router attached, every row on the same LoRA task (the router's direct path)
-//   mixed           rows 0-1 LoRA, 2-3 prefix (P=10), 4-5 Houlsby adapter (m=64), 6-7 none
-//   per task        the same four pairs of rows as four batches of 2, one after the other
-//
-// Forward only (inference, no graph) and forward + backward of the summed per-task losses.
+//   mixed           forward: rows 0-1 LoRA, 2-3 prefix (P=10), 4-5 Houlsby adapter (m=64), 6-7 none;
+//                   forward + backward: 3 LoRA, 3 prefix, 2 adapter rows, the summed per-task losses
+//   per task        the same rows as one batch per task, one after the other
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -91,8 +90,19 @@ PETL_BENCH("gpt2_mixed_batch") {
   peft::BottleneckAdapters adapters(cfg.n_embd, ao, 6);
   adapters.attach(mixed.task_sites(adapter_task), model);
 
-  const std::vector<int64_t> tasks = {lora_task, lora_task, prefix_task, prefix_task, adapter_task, adapter_task, -1, -1};
+  // Serving: two rows per task and two base-model rows. Training: every row trains (3 LoRA, 3
+  // prefix, 2 adapter), so both ways compute the same 8 rows.
+  const std::vector<int64_t> serve = {lora_task, lora_task, prefix_task, prefix_task, adapter_task, adapter_task, -1, -1};
+  const std::vector<int64_t> train = {lora_task, prefix_task, adapter_task, lora_task, prefix_task, adapter_task,
+                                      lora_task, prefix_task};
+  auto rows_of = [&](const std::vector<int64_t>& tasks, int64_t t) {
+    std::vector<int64_t> rows;
+    for (int64_t b = 0; b < B; ++b)
+      if (tasks[size_t(b)] == t) rows.push_back(b);
+    return rows;
+  };
   auto mixed_forward = [&](bool grad) {
+    const std::vector<int64_t>& tasks = grad ? train : serve;
     mixed.set_row_tasks(tasks);
     if (!grad) {
       NoGradGuard no_grad;
@@ -100,27 +110,26 @@ PETL_BENCH("gpt2_mixed_batch") {
       return;
     }
     const Tensor logits = model.forward(ids);
-    Tensor loss;
+    Tensor loss;  // the sum of each task's loss on its rows
     for (int64_t t : {lora_task, prefix_task, adapter_task}) {
-      std::vector<int64_t> rows;
-      for (int64_t b = 0; b < B; ++b)
-        if (tasks[size_t(b)] == t) rows.push_back(b);
-      const Tensor l = model.loss(peft::MixedBatch::gather_rows(logits, mixed.rows_of(t)), take_rows(tokens, T, rows));
+      const Tensor l = model.loss(peft::MixedBatch::gather_rows(logits, mixed.rows_of(t)), take_rows(tokens, T, rows_of(tasks, t)));
       loss = loss.defined() ? loss + l : l;
     }
     backward(loss);
   };
   auto per_task = [&](bool grad) {
-    for (int64_t first = 0; first < B; first += 2) {
-      const Tensor pair = take_rows(tokens, T, {first, first + 1});
-      mixed.set_row_tasks({tasks[size_t(first)], tasks[size_t(first)]});
+    const std::vector<int64_t>& tasks = grad ? train : serve;
+    for (int64_t t : {lora_task, prefix_task, adapter_task, int64_t(-1)}) {
+      const std::vector<int64_t> rows = rows_of(tasks, t);
+      if (rows.empty()) continue;
+      const Tensor batch = take_rows(tokens, T, rows);
+      mixed.set_row_tasks(std::vector<int64_t>(rows.size(), t));
       if (!grad) {
         NoGradGuard no_grad;
-        model.forward(pair);
+        model.forward(batch);
         continue;
       }
-      if (tasks[size_t(first)] < 0) continue;  // the base model's rows have nothing to train
-      backward(model.loss(model.forward(pair), pair));
+      backward(model.loss(model.forward(batch), batch));
     }
   };
   const double one_task_ms = median_ms(
