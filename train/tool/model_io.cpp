@@ -45,7 +45,7 @@ fs::path repository_root() {
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
-      if (fs::is_directory(p / "models") && fs::exists(p / "CMakeLists.txt")) return p;
+      if (fs::is_directory(p / "train" / "tool") && fs::exists(p / "CMakeLists.txt")) return p;
   }
   return fs::current_path();
 }

@@ -24,8 +24,8 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, std::optional<doubl
 void save_model_dir(const nn::Gpt2LMHead& model, const tokenizer::ModelTokenizer& tokenizer,
                     const std::filesystem::path& dir);
 
-// The repository root: the parent of the directory holding the running executable (build/train),
-// when it holds models/; else the current directory.
+// The repository root: the nearest directory above the running executable (build/train) that holds
+// CMakeLists.txt and train/tool/; else the current directory.
 std::filesystem::path repository_root();
 
 // Where the shared task data lives: $PETL_DATA_DIR, else <repository>/../shared/data.
