@@ -103,7 +103,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 // A tiny GPT-2 (1 layer, d = 16, a 300-token vocabulary of our BPE trainer) pretrained on the fixture corpus.
 fs::path tiny_model(const fs::path& dir) {
   const auto r = run_train({"pretrain", "--corpus", fixture("corpus.txt").string(), "--out", (dir / "pre").string(),
-                            "--vocab-size", "300", "--layers", "1", "--dim", "16", "--heads", "2", "--context", "32",
+                            "--vocab-size", "300", "--layers", "1", "--dim", "16", "--heads", "2", "--context", "64",
                             "--batch", "4", "--steps", "20", "--eval-every", "10", "--eval-blocks", "4",
                             "--held-out-every", "5", "--lr", "3e-3", "--warmup", "2"},
                            dir / "pretrain.out");

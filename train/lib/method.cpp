@@ -28,7 +28,7 @@ const std::map<std::string, json>& method_defaults() {
       {"full", json::object()},
       {"ft-top-k", {{"k", 2}}},
       {"lora", {{"r", 4}, {"alpha", 32.0}, {"dropout", 0.1}, {"target_modules", {"c_attn"}},
-                {"qkv_blocks", {true, false, true}}}},
+                {"qkv_blocks", {true}}}},
       {"prefix", {{"length", 5}, {"hidden", 512}, {"projection", true}}},
       {"prompt", {{"length", 20}}},
       {"bitfit", json::object()},
@@ -81,11 +81,23 @@ class ModelOwnMethod : public AttachedMethod {
   void save(const std::filesystem::path& dir, const std::string&) const override { nn::save_gpt2(model_, dir); }
 };
 
+// The method's tensors under their petl names and a config naming the method: the layout for what
+// peft has no format for.
+void save_petl_layout(const std::filesystem::path& dir, const std::string& method, const json& options,
+                      const nn::Module& module, const std::string& base) {
+  std::filesystem::create_directories(dir);
+  nn::save_safetensors(dir / "adapter_model.safetensors", nn::state_dict(module));
+  const json config = {{"petl_method", method}, {"options", options}, {"base_model_name_or_path", base}};
+  nn::write_file_atomic(dir / "adapter_config.json", config.dump(2) + "\n");
+}
+
 class LoraMethod : public AttachedMethod {
  public:
   LoraMethod(json options, nn::Gpt2LMHead& model, std::shared_ptr<peft::Lora> lora)
       : AttachedMethod("lora", std::move(options), model, lora), lora_(std::move(lora)) {}
   void save(const std::filesystem::path& dir, const std::string& base) const override {
+    if (lora_->options().enabled_blocks.size() > 1)  // loralib's q/v column blocks: peft cannot express them
+      return save_petl_layout(dir, name_, options_, *lora_, base);
     peft::PeftSaveInfo info;
     info.base_model_name_or_path = base;
     peft::save_peft_lora(*lora_, dir, info);
@@ -146,10 +158,7 @@ class AdapterMethod : public AttachedMethod {
   AdapterMethod(std::string name, json options, nn::Gpt2LMHead& model, std::shared_ptr<nn::Module> module)
       : AttachedMethod(std::move(name), std::move(options), model, std::move(module)) {}
   void save(const std::filesystem::path& dir, const std::string& base) const override {
-    std::filesystem::create_directories(dir);
-    nn::save_safetensors(dir / "adapter_model.safetensors", nn::state_dict(*module_));
-    const json config = {{"petl_method", name_}, {"options", options_}, {"base_model_name_or_path", base}};
-    nn::write_file_atomic(dir / "adapter_config.json", config.dump(2) + "\n");
+    save_petl_layout(dir, name_, options_, *module_, base);
   }
 };
 

@@ -5,7 +5,9 @@
 //
 //   full      every parameter                          {}
 //   ft-top-k  the last k blocks, ln_f, wte (PEFT.md §1) {"k": 2}
-//   lora      LoRA on q and v of c_attn (§5)           {"r": 4, "alpha": 32, "dropout": 0.1, "target_modules": ["c_attn"], "qkv_blocks": [true, false, true]}
+//   lora      LoRA (§5), r and alpha of Hu et al.'s E2E {"r": 4, "alpha": 32, "dropout": 0.1, "target_modules": ["c_attn"], "qkv_blocks": [true]}
+//             on the whole c_attn (peft's GPT-2 form, saved in peft's format); "qkv_blocks": [true, false, true]
+//             is the paper's q and v only (loralib MergedLinear), which peft cannot save: petl layout
 //   prefix    prefix tuning, MLP reparameterization    {"length": 5, "hidden": 512, "projection": true}
 //   prompt    prompt tuning (§4)                       {"length": 20}
 //   bitfit    biases only (§10)                        {}
