@@ -17,6 +17,7 @@
 #include "peft/prefix_tuning.h"
 #include "peft/prompt_tuning.h"
 #include "tensor/error.h"
+#include "tensor/random.h"
 
 namespace petl::train {
 namespace {
@@ -105,6 +106,10 @@ class LoraMethod : public AttachedMethod {
   bool merge_into_base() override {
     lora_->merge();
     return true;
+  }
+  void reseed_dropout(uint64_t seed) override {
+    uint64_t i = 0;
+    for (const auto& layer : lora_->layers()) layer->dropout_generator().manual_seed(mix64(seed + ++i));
   }
 
  private:

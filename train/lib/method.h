@@ -48,6 +48,9 @@ class AttachedMethod {
   // Every tensor that trains, named "model.<parameter>" (the base model's own) or "method.<parameter>".
   NamedTensors trainable() const;
   int64_t trainable_count() const;
+  // Reseeds the dropout generators the method owns (LoRA's), so a micro-batch's masks depend only on
+  // `seed` (the model's own generator is reseeded by the caller).
+  virtual void reseed_dropout(uint64_t /*seed*/) {}
   // labels [B, T] as the loss must see them (prompt tuning puts P ignored labels in front).
   virtual Tensor loss_labels(const Tensor& labels) const { return labels; }
   // The trained method in Hugging Face's layout: a peft adapter directory (lora, ia3, prefix with the

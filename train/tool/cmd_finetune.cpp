@@ -156,6 +156,7 @@ int run_finetune(std::span<const std::string> args) {
 
   const auto loss = [&](const train::Batch& batch, uint64_t dropout_seed) {
     model.dropout_generator().manual_seed(dropout_seed);
+    fm.method->reseed_dropout(dropout_seed);
     return model.loss(model.forward(batch.ids, batch.mask), fm.method->loss_labels(batch.labels));
   };
   const auto dev_loss = [&] {

@@ -1,5 +1,7 @@
 #include "train/tool/tasks.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "tensor/error.h"
@@ -165,6 +167,12 @@ std::map<std::string, double> score_task(const std::string& task, const std::vec
     for (const auto& r : references) summaries.push_back(r.empty() ? std::string() : r[0]);
     const metrics::XsumScores s = metrics::score_xsum(outputs, summaries);
     return {{"rouge1", s.rouge1}, {"rouge2", s.rouge2}, {"rougeL", s.rougeL}, {"rougeLsum", s.rougeLsum}};
+  }
+  // multi-bleu.perl divides by the output length: with every output empty its BLEU is undefined;
+  // report 0 (what sacrebleu gives) and say so.
+  if (std::all_of(outputs.begin(), outputs.end(), [](const std::string& o) { return o.empty(); })) {
+    std::fprintf(stderr, "score: every output is empty; BLEU reported as 0\n");
+    return {{"bleu", 0.0}};
   }
   size_t most = 1;
   for (const auto& r : references) most = std::max(most, r.size());
