@@ -33,7 +33,7 @@ int run_default_job() {
       "--dev-file", (data / "devset.csv").string(), "--method", "prefix",
       "--method-options", R"({"length": 10, "hidden": 256})",
       "--steps", "100", "--batch", "8", "--lr", "5e-3", "--warmup", "10", "--max-length", "128",
-      "--max-dev", "20", "--beams", "3", "--max-new-tokens", "40", "--examples", "3",
+      "--max-dev", "20", "--beams", "3", "--max-new-tokens", "40", "--no-repeat-ngram", "4", "--examples", "3",
       "--out", out.string()};
   return run_finetune(args);
 }
