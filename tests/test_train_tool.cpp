@@ -154,7 +154,9 @@ void check_same_tensors(const fs::path& a, const fs::path& b) {
       (*meta)["petl_train_config"] = config.dump();
     }
   CHECK(meta_a == meta_b);
-  for (const auto& [name, t] : ta) {
+  for (const auto& entry : ta) {
+    const std::string& name = entry.first;
+    const Tensor& t = entry.second;
     INFO(name);
     REQUIRE(tb.count(name));
     const auto& u = tb.at(name);

@@ -1,4 +1,4 @@
-// The subcommands of `train` (train/main.cpp dispatches; docs/train.md describes each).
+// The subcommands of `train` (train/tool/main.cpp dispatches; docs/train.md describes each).
 #pragma once
 #include <span>
 #include <string>
