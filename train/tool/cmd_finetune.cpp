@@ -109,7 +109,9 @@ int run_finetune(std::span<const std::string> args) {
   nn::Gpt2LMHead& model = *fm.base.model;
   const auto& tok = *fm.base.tokenizer;
   const int64_t eos = model.eos_token_id();
-  const int64_t max_length = std::min(s.integer("max-length", 4, 1 << 20), model.config().n_positions);
+  // Prompt tuning puts P embedding rows in front of the tokens, and they take positions too.
+  const int64_t prompt_rows = method_name == "prompt" ? fm.method->options()["length"].get<int64_t>() : 0;
+  const int64_t max_length = std::min(s.integer("max-length", 4, 1 << 20), model.config().n_positions - prompt_rows);
   const EncodedPairs train_data = encode_pairs(tok, train_split.pairs, eos, max_length);
   const EncodedPairs dev_data = encode_pairs(tok, dev.pairs, eos, max_length);
   PETL_CHECK(!train_data.examples.empty(), "train finetune: no training pair fits in --max-length ", max_length);

@@ -68,14 +68,26 @@ std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::M
   model.train(false);
   const int64_t eos = model.eos_token_id();
   std::vector<std::string> outputs;
+  int64_t truncated = 0;
   for (size_t start = 0; start < inputs.size(); start += size_t(batch_size)) {
     const size_t end = std::min(inputs.size(), start + size_t(batch_size));
     std::vector<std::vector<int64_t>> prompts;
     size_t width = 0;
+    // GPT-2 sees at most n_positions tokens: a source too long to leave room for kMinNew generated
+    // tokens keeps its first tokens (and the separator), and decoding stops at n_positions.
+    constexpr size_t kMinNew = 16;
+    const size_t positions = size_t(model.config().n_positions);
     for (size_t i = start; i < end; ++i) {
       prompts.push_back(encode_prompt(tok, inputs[i], eos));
+      if (prompts.back().size() + kMinNew > positions) {
+        prompts.back().resize(positions > kMinNew + 1 ? positions - kMinNew - 1 : 1);
+        prompts.back().push_back(eos);
+        ++truncated;
+      }
       width = std::max(width, prompts.back().size());
     }
+    nn::GenerationConfig capped = request;
+    capped.max_new_tokens = std::min<int64_t>(request.max_new_tokens.value_or(int64_t(positions)), int64_t(positions - width));
     const int64_t rows = int64_t(prompts.size()), cols = int64_t(width);
     std::vector<int64_t> ids(size_t(rows * cols), eos), mask(size_t(rows * cols), 0);
     for (int64_t r = 0; r < rows; ++r) {
@@ -86,7 +98,7 @@ std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::M
         mask[size_t(r * cols) + pad + t] = 1;
       }
     }
-    const Tensor sequences = nn::generate(model, from_vector(ids, {rows, cols}), from_vector(mask, {rows, cols}), request);
+    const Tensor sequences = nn::generate(model, from_vector(ids, {rows, cols}), from_vector(mask, {rows, cols}), capped);
     const int64_t length = sequences.size(1);
     const std::vector<double> values = sequences.to_vector();
     for (int64_t r = 0; r < rows; ++r) {
@@ -109,6 +121,9 @@ std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::M
     }
   }
   if (show_progress) std::fprintf(stderr, "\n");
+  if (truncated)
+    std::fprintf(stderr, "decode: %lld sources longer than the model's %lld positions allow were cut to their first tokens\n",
+                 (long long)truncated, (long long)model.config().n_positions);
   model.train(was_training);
   return outputs;
 }

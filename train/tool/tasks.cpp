@@ -142,6 +142,13 @@ std::map<std::string, double> score_task(const std::string& task, const std::vec
   PETL_CHECK(outputs.size() == references.size(), "score: ", outputs.size(), " outputs for ", references.size(),
              " inputs");
   std::map<std::string, double> scores;
+  // multi-bleu.perl divides by the output length: with every output empty its BLEU is undefined
+  // (WebNLG, DART, jsonl); report BLEU 0 (what sacrebleu gives) and nothing else, and say so.
+  if (task != "e2e" && task != "xsum" &&
+      std::all_of(outputs.begin(), outputs.end(), [](const std::string& o) { return o.empty(); })) {
+    std::fprintf(stderr, "score: every output is empty; BLEU reported as 0, no other metric computed\n");
+    return {{"bleu", 0.0}};
+  }
   if (task == "e2e") {
     std::unique_ptr<metrics::Meteor> meteor;
     if (!meteor_data.empty()) meteor = std::make_unique<metrics::Meteor>(meteor_data);
@@ -167,12 +174,6 @@ std::map<std::string, double> score_task(const std::string& task, const std::vec
     for (const auto& r : references) summaries.push_back(r.empty() ? std::string() : r[0]);
     const metrics::XsumScores s = metrics::score_xsum(outputs, summaries);
     return {{"rouge1", s.rouge1}, {"rouge2", s.rouge2}, {"rougeL", s.rougeL}, {"rougeLsum", s.rougeLsum}};
-  }
-  // multi-bleu.perl divides by the output length: with every output empty its BLEU is undefined;
-  // report 0 (what sacrebleu gives) and say so.
-  if (std::all_of(outputs.begin(), outputs.end(), [](const std::string& o) { return o.empty(); })) {
-    std::fprintf(stderr, "score: every output is empty; BLEU reported as 0\n");
-    return {{"bleu", 0.0}};
   }
   size_t most = 1;
   for (const auto& r : references) most = std::max(most, r.size());
