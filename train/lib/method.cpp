@@ -149,6 +149,7 @@ class PromptMethod : public AttachedMethod {
   PromptMethod(json options, nn::Gpt2LMHead& model, std::shared_ptr<peft::PromptTuning> prompt)
       : AttachedMethod("prompt", std::move(options), model, prompt), prompt_(std::move(prompt)) {}
   Tensor loss_labels(const Tensor& labels) const override { return prompt_->extend_labels(labels); }
+  int64_t added_positions() const override { return prompt_->length; }
   void save(const std::filesystem::path& dir, const std::string& base) const override {
     prompt_->save_peft(dir, model_.config().n_layer, model_.config().n_head, base);
   }

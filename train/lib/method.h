@@ -51,6 +51,9 @@ class AttachedMethod {
   // Reseeds the dropout generators the method owns (LoRA's), so a micro-batch's masks depend only on
   // `seed` (the model's own generator is reseeded by the caller).
   virtual void reseed_dropout(uint64_t /*seed*/) {}
+  // Positions the method's own rows take in front of the tokens (prompt tuning: P), so callers keep
+  // sequences within n_positions.
+  virtual int64_t added_positions() const { return 0; }
   // labels [B, T] as the loss must see them (prompt tuning puts P ignored labels in front).
   virtual Tensor loss_labels(const Tensor& labels) const { return labels; }
   // The trained method in Hugging Face's layout: a peft adapter directory (lora, ia3, prefix with the

@@ -110,7 +110,7 @@ int run_finetune(std::span<const std::string> args) {
   const auto& tok = *fm.base.tokenizer;
   const int64_t eos = model.eos_token_id();
   // Prompt tuning puts P embedding rows in front of the tokens, and they take positions too.
-  const int64_t prompt_rows = method_name == "prompt" ? fm.method->options()["length"].get<int64_t>() : 0;
+  const int64_t prompt_rows = fm.method->added_positions();
   const int64_t max_length = std::min(s.integer("max-length", 4, 1 << 20), model.config().n_positions - prompt_rows);
   const EncodedPairs train_data = encode_pairs(tok, train_split.pairs, eos, max_length);
   const EncodedPairs dev_data = encode_pairs(tok, dev.pairs, eos, max_length);
@@ -179,7 +179,7 @@ int run_finetune(std::span<const std::string> args) {
   const auto evaluate = [&](int64_t) {
     std::map<std::string, double> m{{"dev_loss", dev_loss()}};
     if (o.metric != "dev_loss") {
-      const auto outputs = decode_inputs(model, tok, dev.inputs, request, decode_batch, false);
+      const auto outputs = decode_inputs(model, tok, dev.inputs, request, decode_batch, false, prompt_rows);
       for (const auto& [k, v] : score_task(task, outputs, dev.references, meteor_data)) m[k] = v;
     }
     return m;
@@ -191,7 +191,7 @@ int run_finetune(std::span<const std::string> args) {
   // ---- what the run keeps
   fm.method->save(out / "adapter", base_model_dir(config).string());
   const auto d0 = std::chrono::steady_clock::now();
-  const auto outputs = decode_inputs(model, tok, dev.inputs, request, decode_batch, true);
+  const auto outputs = decode_inputs(model, tok, dev.inputs, request, decode_batch, true, prompt_rows);
   const double decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
   fs::create_directories(out / "outputs");
   write_outputs((out / "outputs" / "dev.txt").string(), outputs);

@@ -62,7 +62,7 @@ EncodedPairs encode_pairs(const tokenizer::ModelTokenizer& tok,
 
 std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::ModelTokenizer& tok,
                                        const std::vector<std::string>& inputs, const nn::GenerationConfig& request,
-                                       int64_t batch_size, bool show_progress) {
+                                       int64_t batch_size, bool show_progress, int64_t added_positions) {
   NoGradGuard no_grad;
   const bool was_training = model.training();
   model.train(false);
@@ -76,7 +76,7 @@ std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::M
     // GPT-2 sees at most n_positions tokens: a source too long to leave room for kMinNew generated
     // tokens keeps its first tokens (and the separator), and decoding stops at n_positions.
     constexpr size_t kMinNew = 16;
-    const size_t positions = size_t(model.config().n_positions);
+    const size_t positions = size_t(model.config().n_positions - added_positions);
     for (size_t i = start; i < end; ++i) {
       prompts.push_back(encode_prompt(tok, inputs[i], eos));
       if (prompts.back().size() + kMinNew > positions) {

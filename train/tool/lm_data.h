@@ -27,9 +27,10 @@ EncodedPairs encode_pairs(const tokenizer::ModelTokenizer& tok, const std::vecto
 std::vector<int64_t> encode_prompt(const tokenizer::ModelTokenizer& tok, const std::string& source, int64_t eos);
 
 // Decodes every input (batches of `batch_size` left-padded prompts), returning the generated texts
-// (up to the first eos, special tokens dropped, surrounding spaces trimmed).
+// (up to the first eos, special tokens dropped, surrounding spaces trimmed). `added_positions`: rows a
+// method puts in front of the tokens (prompt tuning), which take positions too.
 std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::ModelTokenizer& tok,
                                        const std::vector<std::string>& inputs, const nn::GenerationConfig& request,
-                                       int64_t batch_size, bool show_progress);
+                                       int64_t batch_size, bool show_progress, int64_t added_positions = 0);
 
 }  // namespace petl::tool
