@@ -5,6 +5,7 @@
 // every kind of bad input must end in a message naming the problem.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -162,4 +163,78 @@ TEST_CASE("petl_logits: bad usage and bad inputs give clear errors") {
     CHECK(r.errors.find(c.message) != std::string::npos);
   }
   fs::remove_all(dir);
+}
+
+namespace {
+
+// petl_logits --adapter on a committed adapter directory; its logits against the library's, over the
+// rows that carry a token (GPT-2 padding excluded) and the first `vocab` entries of each row (0 = all).
+void check_adapter(const std::string& model, const std::string& inputs, const std::vector<std::string>& adapters,
+                   const std::string& reference, const std::string& key, bool mask_rows) {
+  const fs::path out = scratch_dir() / "adapter_logits.safetensors";
+  std::string flags;
+  for (const std::string& a : adapters) flags += " --adapter " + a;
+  const Run r = run_petl_logits("--model " + model + " --inputs " + inputs + " --out " + out.string() + flags);
+  INFO(adapters[0] << ": " << r.errors);
+  REQUIRE(r.status == 0);
+  const Tensor ours = petl::nn::load_safetensors(out).at("logits");
+  const petl::nn::TensorMap ref = petl::nn::load_safetensors(reference);
+  const Tensor theirs = ref.at(key), mask = petl::nn::load_safetensors(inputs).at("attention_mask");
+  REQUIRE(ours.dim() == 3);
+  REQUIRE(ours.size(0) == theirs.size(0));
+  REQUIRE(ours.size(1) == theirs.size(1));
+  const int64_t B = ours.size(0), T = ours.size(1), V = ours.size(2), W = theirs.size(2);
+  const int64_t shift = mask_rows ? T - mask.size(1) : 0;  // prompt rows come first (GPT-2 prompt tuning)
+  const std::vector<double> a = ours.to_vector(), b = theirs.to_vector(), m = mask.to_vector();
+  double diff = 0.0, scale = 0.0;
+  for (int64_t i = 0; i < B; ++i)
+    for (int64_t t = 0; t < T; ++t) {
+      if (mask_rows && (t < shift || m[size_t(i * mask.size(1) + t - shift)] == 0.0)) continue;
+      for (int64_t v = 0; v < W; ++v) {
+        diff = std::max(diff, std::fabs(a[size_t((i * T + t) * V + v)] - b[size_t((i * T + t) * W + v)]));
+        scale = std::max(scale, std::fabs(b[size_t((i * T + t) * W + v)]));
+      }
+    }
+  MESSAGE(adapters[0] << " through petl_logits --adapter: relative error " << diff / scale);
+  CHECK(diff / scale <= 1e-5);
+}
+
+}  // namespace
+
+TEST_CASE("petl_logits --adapter: peft (prefix GPT-2 and BART, prompt BART) and AdapterHub directories give the "
+          "libraries' logits") {
+  const std::string gpt2 = "tests/fixtures/gpt2/model", bart = "tests/fixtures/bart/model";
+  const std::string peft = "tests/fixtures/peft/";
+  // GPT-2 prefix from peft: the positions shift by P as in peft
+  check_adapter(gpt2, peft + "prefix_tuning/projected/reference.safetensors", {peft + "prefix_tuning/projected/peft_adapter"},
+                peft + "prefix_tuning/projected/reference.safetensors", "logits_after", true);
+  check_adapter(bart, peft + "prefix_tuning_bart/peft_projected/reference.safetensors",
+                {peft + "prefix_tuning_bart/peft_projected/peft_adapter"},
+                peft + "prefix_tuning_bart/peft_projected/reference.safetensors", "logits_after", false);
+  check_adapter(bart, peft + "prompt_tuning_bart/peft/reference.safetensors", {peft + "prompt_tuning_bart/peft/peft_adapter"},
+                peft + "prompt_tuning_bart/peft/reference.safetensors", "logits_after", false);
+  for (const std::string name : {"gpt2_double_seq_bn", "gpt2_scaled_par_bn", "bart_seq_bn", "bart_par_bn"}) {
+    const bool is_bart = name.starts_with("bart");
+    check_adapter(is_bart ? bart : gpt2, std::string("tests/fixtures/") + (is_bart ? "bart" : "gpt2") + "/reference.safetensors",
+                  {peft + "adapterhub_format/" + name + "/adapter"},
+                  peft + "adapterhub_format/" + name + "/reference.safetensors", "logits_head", !is_bart);
+  }
+}
+
+TEST_CASE("petl_logits --adapter: bad adapter directories and --generate with a prefix are clear errors") {
+  const fs::path out = scratch_dir() / "adapter_logits.safetensors";
+  const std::string base = "--model tests/fixtures/bart/model --inputs tests/fixtures/bart/reference.safetensors --out " +
+                           out.string();
+  Run r = run_petl_logits(base + " --adapter tests/fixtures/bart/model");
+  CHECK(r.status == 1);
+  CHECK(r.errors.find("tests/fixtures/bart/model/adapter_config.json") != std::string::npos);
+  r = run_petl_logits(base + " --adapter tests/fixtures/peft/adapterhub_format/gpt2_seq_bn/adapter");
+  CHECK(r.status == 1);
+  CHECK(r.errors.find("model_type is \"gpt2\", the model is \"bart\"") != std::string::npos);
+  r = run_petl_logits(base + " --adapter tests/fixtures/no/such/dir");
+  CHECK(r.status == 1);
+  CHECK(r.errors.find("--adapter expects a directory") != std::string::npos);
+  r = run_petl_logits(base + " --adapter tests/fixtures/peft/prefix_tuning_bart/peft_flat/peft_adapter --generate greedy");
+  CHECK(r.status == 2);
+  CHECK(r.errors.find("not checked") != std::string::npos);
 }
