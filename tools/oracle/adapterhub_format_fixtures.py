@@ -75,7 +75,7 @@ def check_dir(adapter_dir, logits_file):
         model_type = json.load(f)["model_type"]
     model, inputs = model_and_batch(model_type)
     adapters.init(model)
-    name = model.load_adapter(adapter_dir)
+    name = model.load_adapter(adapter_dir, use_safetensors=True)
     model.set_active_adapters(name)
     model.eval()
     with torch.no_grad():

@@ -203,7 +203,7 @@ def adapters_check_dir(adapter_dir, logits_file):
     b = batch()
     model = base_model("eager")
     adapters.init(model)
-    name = model.load_adapter(adapter_dir)
+    name = model.load_adapter(adapter_dir, use_safetensors=True)
     model.set_active_adapters(name)
     model.eval()
     with torch.no_grad():
