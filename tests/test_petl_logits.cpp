@@ -15,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nn/bart_checkpoint.h"
 #include "nn/safetensors.h"
+#include "peft/adapterhub_format.h"
+#include "peft/peft_format.h"
 #include "support/hf_reference.h"
 
 namespace {
@@ -237,4 +240,32 @@ TEST_CASE("petl_logits --adapter: bad adapter directories and --generate with a 
   r = run_petl_logits(base + " --adapter tests/fixtures/peft/prefix_tuning_bart/peft_flat/peft_adapter --generate greedy");
   CHECK(r.status == 2);
   CHECK(r.errors.find("not checked") != std::string::npos);
+}
+
+TEST_CASE("petl_logits --adapter is repeatable: a peft LoRA and an AdapterHub SeqBn stack on BART as the C++ API stacks them") {
+  const std::string lora = "tests/fixtures/peft/lora_bart/adapter";
+  const std::string seq_bn = "tests/fixtures/peft/adapterhub_format/bart_seq_bn/adapter";
+  const fs::path out = scratch_dir() / "stacked_logits.safetensors";
+  const Run r = run_petl_logits("--model tests/fixtures/bart/model --inputs tests/fixtures/bart/reference.safetensors --out " +
+                                out.string() + " --adapter " + lora + " --adapter " + seq_bn);
+  INFO(r.errors);
+  REQUIRE(r.status == 0);
+  auto model = petl::nn::load_bart("tests/fixtures/bart/model");
+  petl::nn::SiteMap sites = model->sites();
+  auto loaded_lora = petl::peft::load_peft_lora(*model, sites, lora);
+  auto loaded_seq_bn = petl::peft::load_adapterhub(*model, seq_bn);
+  model->train(false);
+  const petl::nn::TensorMap ref = petl::nn::load_safetensors("tests/fixtures/bart/reference.safetensors");
+  petl::NoGradGuard no_grad;
+  const Tensor stacked = model->forward(ref.at("input_ids"), ref.at("attention_mask"), ref.at("decoder_input_ids"));
+  const Tensor ours = petl::nn::load_safetensors(out).at("logits");
+  CHECK(petl::testing::max_abs_diff(ours.to_vector(), stacked.to_vector()) == 0.0);
+  // each adapter contributes: the stack differs from either one alone
+  for (const std::string& alone : {lora, seq_bn}) {
+    const fs::path one = scratch_dir() / "one_logits.safetensors";
+    const Run single = run_petl_logits("--model tests/fixtures/bart/model --inputs tests/fixtures/bart/reference.safetensors "
+                                       "--out " + one.string() + " --adapter " + alone);
+    REQUIRE(single.status == 0);
+    CHECK(petl::testing::max_abs_diff(petl::nn::load_safetensors(one).at("logits").to_vector(), ours.to_vector()) > 1e-4);
+  }
 }
