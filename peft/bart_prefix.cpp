@@ -1,5 +1,6 @@
 #include "peft/bart_prefix.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -59,9 +60,11 @@ void BartPrefixTuning::attach(nn::BartForConditionalGeneration& model) {
   if (placement == BartPrefixPlacement::Peft) {
     std::vector<nn::KeyValueSite*> self;
     std::vector<int64_t> slots;
-    for (int64_t i = 0; i < L_dec; ++i) {
+    // peft's cache has L = encoder_layers entries (its 4L rows split by 4): decoder layers past L
+    // get no prefix; layer i reads slot 2i mod L (the view concatenated with itself, then split by 4)
+    for (int64_t i = 0; i < std::min(L_dec, self_prefix->layers); ++i) {
       self.push_back(site_named(sites, decoder(i, "self_attn")));
-      slots.push_back((2 * i) % self_prefix->layers);  // peft's cat-with-itself-then-split-by-4 mapping
+      slots.push_back((2 * i) % self_prefix->layers);
     }
     self_prefix->attach_to(self, slots, model);
     model.model->decoder->embed.position_shift = length;

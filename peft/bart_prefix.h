@@ -12,7 +12,8 @@
 //   with L = encoder_layers slots; its [P, 2L, N_h, d_h] view is concatenated with itself along 2L and
 //   split in groups of 4 = (self K, self V, cross K, cross V) per decoder layer, the cross part is
 //   then dropped (cross_attention_cache reset) and the encoder gets nothing. So decoder layer i's
-//   self-attention reads slot (2i mod L), and, the prefix being a decoder past of length P, the
+//   self-attention reads slot (2i mod L) (layers i >= L, when the decoder is deeper than the
+//   encoder, get none: peft's cache has L entries), and, the prefix being a decoder past of length P, the
 //   decoder's tokens take positions P .. P+T-1 (nn::BartEmbeddings::position_shift).
 //
 // Every prefix row is visible to every query (no padding, no causal mask on it). Parameters are
