@@ -6,7 +6,9 @@
       reference.safetensors holding "logits_head" = the model's logits on its fixture batch, vocabulary
       entries 0..31 only (the fixture stays small; every position and batch row is kept).
       adapters 1.3 cannot write prefix tuning (and so MAM) as safetensors (its tensors are shared by
-      every attention): those are checked in the other direction only.
+      every attention): for those this script saves adapters' pytorch_adapter.bin and converts it,
+      keeping each tensor once under adapters' own pool key (<root>.prefix_tuning.prefix_tunings.a....;
+      the per-attention aliases ...prefix_tuning.pool... are dropped), to adapter.safetensors.
 
   adapterhub_format_fixtures.py --check-dir DIR --logits FILE
       a directory petl wrote: adapters loads it onto the tiny model named by its model_type and must
@@ -58,7 +60,15 @@ def case(name, model_type, config, seed):
     out_dir = os.path.join(OUT, name)
     adapter = os.path.join(out_dir, "adapter")
     os.makedirs(adapter, exist_ok=True)
-    model.save_adapter(adapter, "a", with_head=False, use_safetensors=True)
+    try:
+        model.save_adapter(adapter, "a", with_head=False, use_safetensors=True)
+    except RuntimeError:  # shared prefix tensors: save the pickle, convert it without the aliases
+        model.save_adapter(adapter, "a", with_head=False, use_safetensors=False)
+        pickled = os.path.join(adapter, "pytorch_adapter.bin")
+        state = torch.load(pickled, map_location="cpu", weights_only=True)
+        save_file({k: v.contiguous() for k, v in state.items() if ".prefix_tuning.pool." not in k},
+                  os.path.join(adapter, "adapter.safetensors"))
+        os.remove(pickled)
     config_path = os.path.join(adapter, "adapter_config.json")
     with open(config_path) as f:
         saved = json.load(f)
@@ -97,7 +107,7 @@ def main():
     torch.set_num_threads(1)
     if args.check_dir:
         return check_dir(args.check_dir, args.logits)
-    from adapters import DoubleSeqBnConfig, ParBnConfig, SeqBnConfig
+    from adapters import DoubleSeqBnConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, SeqBnConfig
     case("gpt2_seq_bn", "gpt2", SeqBnConfig(reduction_factor=12), 11)
     case("gpt2_double_seq_bn", "gpt2", DoubleSeqBnConfig(reduction_factor=12), 12)
     case("gpt2_par_bn", "gpt2", ParBnConfig(reduction_factor=12), 13)
@@ -105,6 +115,11 @@ def main():
     case("bart_seq_bn", "bart", SeqBnConfig(reduction_factor=8), 15)
     case("bart_double_seq_bn", "bart", DoubleSeqBnConfig(reduction_factor=8), 16)
     case("bart_par_bn", "bart", ParBnConfig(reduction_factor=8), 17)
+    case("gpt2_prefix", "gpt2", PrefixTuningConfig(prefix_length=3, bottleneck_size=8), 18)
+    case("gpt2_mam", "gpt2", MAMConfig(PrefixTuningConfig(prefix_length=3, bottleneck_size=8),
+                                       ParBnConfig(reduction_factor=12)), 19)
+    case("bart_prefix", "bart", PrefixTuningConfig(prefix_length=3, bottleneck_size=8), 20)
+    case("bart_prefix_flat", "bart", PrefixTuningConfig(prefix_length=3, flat=True), 21)
 
 
 if __name__ == "__main__":
