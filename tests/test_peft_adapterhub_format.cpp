@@ -96,7 +96,7 @@ TEST_CASE("AdapterHub directories written by adapters 1.3 (bottleneck, parallel,
   // *_prefix and gpt2_mam: adapters 1.3 writes these only as a pickle; the oracle converted it (tensors as
   // adapters saved them, each once under the pool's key)
   for (const std::string name : {"gpt2_seq_bn", "gpt2_double_seq_bn", "gpt2_par_bn", "gpt2_scaled_par_bn",
-                                 "gpt2_prefix", "gpt2_mam", "bart_seq_bn", "bart_double_seq_bn", "bart_par_bn",
+                                 "gpt2_prefix", "gpt2_mam", "bart_seq_bn", "bart_seq_bn_cross", "bart_double_seq_bn", "bart_par_bn",
                                  "bart_prefix", "bart_prefix_flat"}) {
     INFO(name);
     const bool bart = name.starts_with("bart");

@@ -115,6 +115,7 @@ def main():
     case("bart_seq_bn", "bart", SeqBnConfig(reduction_factor=8), 15)
     case("bart_double_seq_bn", "bart", DoubleSeqBnConfig(reduction_factor=8), 16)
     case("bart_par_bn", "bart", ParBnConfig(reduction_factor=8), 17)
+    case("bart_seq_bn_cross", "bart", SeqBnConfig(reduction_factor=8, mh_adapter=True, cross_adapter=True), 22)
     case("gpt2_prefix", "gpt2", PrefixTuningConfig(prefix_length=3, bottleneck_size=8), 18)
     case("gpt2_mam", "gpt2", MAMConfig(PrefixTuningConfig(prefix_length=3, bottleneck_size=8),
                                        ParBnConfig(reduction_factor=12)), 19)
