@@ -1,6 +1,7 @@
 #include "peft/adapterhub_format.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 #include <utility>
 #include <vector>
@@ -110,27 +111,32 @@ json reduction_factor(int64_t d, int64_t m) {
   return double(d) / double(m);
 }
 
-// Which AdapterHub locations a list of petl site suffixes selects.
-void set_locations(json& config, const std::vector<std::string>& suffixes) {
-  bool mh = false, out = false, cross = false;
-  for (const std::string& s : suffixes) {
-    if (s == ".attn" || s == ".self_attn") mh = true;
-    else if (s == ".mlp" || s == ".ffn") out = true;
-    else if (s == ".encoder_attn") cross = true;
-    else throw Error(detail::concat("AdapterHub format: site suffix '", s, "' has no AdapterHub location "
-                                    "(attention: mh_adapter, FFN: output_adapter, cross-attention: cross_adapter)"));
+// Which AdapterHub locations the attached adapters occupy. AdapterHub puts an adapter at a location
+// of every layer (leave_out is not written): a subset of layers is an error.
+template <class Adapters>
+void set_locations(json& config, const Adapters& adapters, const AdapterHubModel& model) {
+  PETL_CHECK(!adapters.adapters.empty(), "AdapterHub format: the adapters are not attached (no sites to write)");
+  std::map<std::string, int64_t> count;
+  for (const auto& [adapter_name, adapter] : adapters.adapters) ++count[location_of_site(site_of(adapter_name)).where];
+  const int64_t all_layers = model.layers + model.encoder_layers;  // GPT-2: n_layer; BART: encoder + decoder
+  for (const auto& [where, n] : count) {
+    const int64_t want = where == "cross_attention_adapters" ? model.layers : all_layers;
+    PETL_CHECK(n == want, "AdapterHub format: ", n, " adapters at ", where, ", but AdapterHub's config puts one in "
+               "each of the ", want, " layers (a layer subset, AdapterHub's leave_out, is not written)");
   }
-  config["mh_adapter"] = mh;
-  config["output_adapter"] = out;
-  config["cross_adapter"] = cross;
+  config["mh_adapter"] = count.count("attention_adapters") > 0;
+  config["output_adapter"] = count.count("output_adapters") > 0;
+  config["cross_adapter"] = count.count("cross_attention_adapters") > 0;
 }
 
-json sequential_config(const BottleneckOptions& o, int64_t d) {
+json sequential_config(const BottleneckAdapters& adapters, const AdapterHubModel& model) {
+  const BottleneckOptions& o = adapters.options();
+  const int64_t d = adapters.width();
   PETL_CHECK(!o.train_layer_norms, "AdapterHub format: these adapters train the model's LayerNorms (paper Houlsby), "
              "which an AdapterHub adapter directory cannot hold; use adapterhub_double_seq_bn or save the LayerNorms "
              "with the model");
   json c = bottleneck_config_defaults();
-  set_locations(c, o.site_suffixes);
+  set_locations(c, adapters, model);
   c["reduction_factor"] = reduction_factor(d, o.bottleneck);
   c["non_linearity"] = o.activation == AdapterActivation::Relu ? "relu" : o.activation == AdapterActivation::Swish ? "swish" : "gelu_new";
   c["original_ln_before"] = o.reads_residual_sum;
@@ -138,12 +144,14 @@ json sequential_config(const BottleneckOptions& o, int64_t d) {
   return c;
 }
 
-json parallel_config(const ParallelOptions& o, int64_t d, const AdapterHubModel& model) {
+json parallel_config(const ParallelAdapters& adapters, const AdapterHubModel& model) {
+  const ParallelOptions& o = adapters.options();
+  const int64_t d = adapters.width();
   // AdapterHub's parallel adapter reads the residual stream; on BART that is the sublayer input too
   PETL_CHECK(o.input == ParallelInput::Residual || model.model_type == "bart", "AdapterHub format: this parallel "
              "adapter reads the sublayer input, AdapterHub's reads the residual stream (they differ on GPT-2)");
   json c = bottleneck_config_defaults();
-  set_locations(c, o.site_suffixes);
+  set_locations(c, adapters, model);
   c["reduction_factor"] = reduction_factor(d, o.bottleneck);
   c["original_ln_before"] = false;
   c["is_parallel"] = true;
@@ -196,14 +204,14 @@ void save_adapterhub(const BottleneckAdapters& adapters, const fs::path& dir, co
                      const std::string& name) {
   nn::TensorMap tensors;
   bottleneck_tensors(adapters, name, tensors);
-  write_directory(dir, model, name, sequential_config(adapters.options(), adapters.width()), tensors);
+  write_directory(dir, model, name, sequential_config(adapters, model), tensors);
 }
 
 void save_adapterhub(const ParallelAdapters& adapters, const fs::path& dir, const AdapterHubModel& model,
                      const std::string& name) {
   nn::TensorMap tensors;
   bottleneck_tensors(adapters, name, tensors);
-  write_directory(dir, model, name, parallel_config(adapters.options(), adapters.width(), model), tensors);
+  write_directory(dir, model, name, parallel_config(adapters, model), tensors);
 }
 
 void save_adapterhub(const PrefixTuning& prefix, const fs::path& dir, const AdapterHubModel& model,
@@ -237,7 +245,7 @@ void save_adapterhub(const Mam& mam, const fs::path& dir, const AdapterHubModel&
   bottleneck_tensors(*mam.adapters, name, tensors);
   const json config = {{"architecture", "union"},
                        {"configs", json::array({prefix_config(*mam.prefix),
-                                                parallel_config(mam.adapters->options(), mam.adapters->width(), model)})}};
+                                                parallel_config(*mam.adapters, model)})}};
   write_directory(dir, model, name, config, tensors);
 }
 
@@ -320,14 +328,15 @@ void check_bottleneck_fields(const Reader& r, const json& c) {
   r.expect(c, "original_ln_after", true, "the model's own residual add and LayerNorm follow the adapter");
 }
 
-std::vector<std::string> site_suffixes(const Reader& r, const json& c, const AdapterHubModel& model) {
+// The sublayer sites (peft/attach.h patterns) of the config's locations.
+std::vector<std::string> site_patterns(const Reader& r, const json& c, const AdapterHubModel& model) {
   std::vector<std::string> s;
   const bool bart = model.model_type == "bart";
-  if (r.field(c, "mh_adapter") == true) s.push_back(bart ? ".self_attn" : ".attn");
-  if (r.field(c, "output_adapter") == true) s.push_back(bart ? ".ffn" : ".mlp");
+  if (r.field(c, "mh_adapter") == true) s.push_back(bart ? "self_attn" : "attn");
+  if (r.field(c, "output_adapter") == true) s.push_back(bart ? "ffn" : "mlp");
   if (c.contains("cross_adapter") && c.at("cross_adapter") == true) {
     PETL_CHECK(bart, r.config_path.string(), ": cross_adapter is true, GPT-2 has no cross-attention");
-    s.push_back(".encoder_attn");
+    s.push_back("encoder_attn");
   }
   PETL_CHECK(!s.empty(), r.config_path.string(), ": neither mh_adapter nor output_adapter is true: no adapter to load");
   return s;
@@ -354,7 +363,7 @@ ParallelOptions parallel_options(const Reader& r, const json& c, const AdapterHu
     PETL_CHECK(s.is_number(), r.config_path.string(), ": scaling must be a number or \"learned\", got ", s.dump());
     o.scaling = s.get<double>();
   }
-  o.site_suffixes = site_suffixes(r, c, model);
+  o.sites = site_patterns(r, c, model);
   if (model.model_type == "bart") o.input = ParallelInput::SublayerIn;  // BART passes the residual as the input
   return o;
 }
@@ -372,7 +381,7 @@ BottleneckOptions sequential_options(const Reader& r, const json& c, const Adapt
   const json& ln_before = r.field(c, "original_ln_before");
   PETL_CHECK(ln_before.is_boolean(), r.config_path.string(), ": original_ln_before must be true or false");
   o.reads_residual_sum = ln_before.get<bool>();
-  o.site_suffixes = site_suffixes(r, c, model);
+  o.sites = site_patterns(r, c, model);
   o.train_layer_norms = false;
   return o;
 }

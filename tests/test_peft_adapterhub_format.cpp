@@ -192,7 +192,7 @@ TEST_CASE("AdapterHub directories written by petl on BART: SeqBn (reads LN_fin(r
     auto model = bart();
     SiteMap sites = model->sites();
     BottleneckOptions o = adapterhub_double_seq_bn(4);
-    o.site_suffixes = {".self_attn", ".ffn"};
+    o.sites = {"self_attn", "ffn"};
     BottleneckAdapters a(32, o, 1);
     a.attach(sites, *model);
     randomize(a, 32);
@@ -202,7 +202,7 @@ TEST_CASE("AdapterHub directories written by petl on BART: SeqBn (reads LN_fin(r
     auto model = bart();
     SiteMap sites = model->sites();
     ParallelOptions o = adapterhub_par_bn(4);
-    o.site_suffixes = {".ffn"};
+    o.sites = {"ffn"};
     o.input = ParallelInput::SublayerIn;  // BART's sublayer input is its residual stream
     ParallelAdapters a(32, o, 1);
     a.attach(sites, *model);

@@ -127,7 +127,7 @@ TEST_CASE("BART prefix parity (peft SEQ_2_SEQ_LM, flat table): decoder self-atte
 
 TEST_CASE("BART prefix parity (peft SEQ_2_SEQ_LM, MLP reparameterization)") { check_parity("peft_projected"); }
 
-TEST_CASE("BART prefix parity: 10 AdamW steps give the references' losses; peft's saved table is our folded one") {
+TEST_CASE("BART prefix parity: 10 AdamW steps give the references' losses, peft's saved table is our folded one") {
   check_adamw("adapterhub");
   check_adamw("peft_flat");
   check_adamw("peft_projected");
@@ -148,7 +148,7 @@ TEST_CASE("BART prefix: folding keeps the logits and leaves 3 tables (paper) or 
   }
 }
 
-TEST_CASE("BART prefix: peft's saved directory gives peft's logits; ours reloads the same and loads in peft") {
+TEST_CASE("BART prefix: peft's saved directory gives peft's logits, ours reloads the same and loads in peft") {
   for (const std::string name : {"peft_flat", "peft_projected"}) {
     INFO(name);
     const testing::HfReference ref = testing::load_reference(kFixtures + "/" + name);
@@ -179,7 +179,7 @@ TEST_CASE("BART prefix: peft's saved directory gives peft's logits; ours reloads
   }
 }
 
-TEST_CASE("BART prefix: the paper's placement has no peft form; a GPT-2 file or wrong shape is a clear error") {
+TEST_CASE("BART prefix: the paper's placement has no peft form, a GPT-2 file or wrong shape is a clear error") {
   auto model = load_bart(kBart);
   BartPrefixOptions o;
   o.prefix.length = 3;
