@@ -4,6 +4,14 @@
 //   petl_logits --model DIR --inputs IN.safetensors --out OUT.safetensors
 //       IN holds input_ids and attention_mask [B, T] (integers; for BART also decoder_input_ids
 //       [B, T']); OUT gets "logits", float32 [B, T, V] (BART: [B, T', V]), as model(**inputs).logits.
+//   petl_logits ... --adapter DIR [--adapter DIR2 ...]
+//       first loads each saved adapter onto the model, in order (methods that compose stack):
+//       a Hugging Face peft directory (adapter_config.json with "peft_type": LORA, IA3, PREFIX_TUNING,
+//       PROMPT_TUNING) or an AdapterHub save_adapter directory (adapter_config.json with "config" and
+//       "model_type"; adapter.safetensors: bottleneck, parallel, prefix tuning, MAM). The logits are then
+//       the adapted model's, as PeftModel.from_pretrained(base, DIR)(**inputs).logits or adapters'
+//       load_adapter + set_active_adapters give them (peft's GPT-2 prefix shifts the positions by P;
+//       peft's prompt tuning on GPT-2 returns P + T rows). petl writes only these two formats.
 //   petl_logits ... --generate greedy|beam:N [--max-new-tokens K]
 //       OUT gets "sequences", int64, as model.generate(input_ids, attention_mask, num_beams=N,
 //       max_new_tokens=K) returns them, with the directory's generation_config.json (or config.json)
@@ -25,6 +33,12 @@
 #include "nn/generate.h"
 #include "nn/gpt2_checkpoint.h"
 #include "nn/safetensors.h"
+#include "nn/strict_json.h"
+#include "peft/adapterhub_format.h"
+#include "peft/bart_prefix.h"
+#include "peft/peft_format.h"
+#include "peft/prefix_tuning.h"
+#include "peft/prompt_tuning.h"
 
 namespace {
 
@@ -34,13 +48,14 @@ using petl::Tensor;
 
 constexpr const char* kUsage =
     "usage: petl_logits --model DIR --inputs IN.safetensors --out OUT.safetensors\n"
-    "                   [--generate greedy|beam:N] [--max-new-tokens K]\n";
+    "                   [--adapter DIR]... [--generate greedy|beam:N] [--max-new-tokens K]\n";
 
 struct Args {
   fs::path model, inputs, out;
   std::string generate;           // "" = logits
   int64_t num_beams = 1;
   std::optional<int64_t> max_new_tokens;
+  std::vector<fs::path> adapters;  // --adapter, in order
 };
 
 struct UsageError : Error {
@@ -67,9 +82,13 @@ Args parse_args(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") throw UsageError("help");
     if (flag != "--model" && flag != "--inputs" && flag != "--out" && flag != "--generate" &&
-        flag != "--max-new-tokens")
+        flag != "--max-new-tokens" && flag != "--adapter")
       throw UsageError("unknown argument '" + flag + "'");
     if (i + 1 >= argc) throw UsageError(flag + " needs a value");
+    if (flag == "--adapter") {  // repeatable
+      a.adapters.emplace_back(argv[++i]);
+      continue;
+    }
     if (seen.count(flag)) throw UsageError(flag + " given twice");
     seen[flag] = argv[++i];
   }
@@ -133,13 +152,81 @@ void check_same_batch(const petl::nn::SafetensorsFile& file, const Tensor& ids, 
                 ", expected the shape of \"" + ids_key + "\" " + petl::shape_str(ids.shape()));
 }
 
+// The adapters of --adapter, attached to the model; they live as long as this object.
+struct Adapted {
+  std::vector<std::shared_ptr<void>> methods;
+  int64_t prefix_positions = 0;  // GPT-2: P when a peft prefix counts as a past (positions P .. P+T-1)
+  // prefix and prompt rows under decoding were not compared with the libraries' generate(): refused
+  std::string not_for_generation;
+};
+
+nlohmann::json adapter_config(const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw Error(dir.string() + ": --adapter expects a directory");
+  return petl::nn::read_json_file(dir / "adapter_config.json");
+}
+
+template <class Model>
+void load_adapter(Model& model, const fs::path& dir, Adapted& adapted) {
+  namespace peft = petl::peft;
+  constexpr bool bart = std::is_same_v<Model, petl::nn::BartForConditionalGeneration>;
+  const nlohmann::json config = adapter_config(dir);
+  const fs::path config_path = dir / "adapter_config.json";
+  if (config.is_object() && config.contains("config") && config.contains("model_type")) {  // AdapterHub
+    const peft::LoadedAdapterHub loaded = peft::load_adapterhub(model, dir);
+    if (std::dynamic_pointer_cast<peft::PrefixTuning>(loaded.method) ||
+        std::dynamic_pointer_cast<peft::BartPrefixTuning>(loaded.method) || std::dynamic_pointer_cast<peft::Mam>(loaded.method))
+      adapted.not_for_generation = dir.string();
+    adapted.methods.push_back(loaded.method);
+    return;
+  }
+  if (!config.is_object() || !config.contains("peft_type") || !config.at("peft_type").is_string())
+    throw Error(config_path.string() + ": neither a peft adapter (no string \"peft_type\") nor an AdapterHub one "
+                "(no \"config\" and \"model_type\")");
+  const std::string type = config.at("peft_type");
+  petl::nn::SiteMap sites = model.sites();
+  if (type == "PREFIX_TUNING" || type == "PROMPT_TUNING") adapted.not_for_generation = dir.string();
+  if (type == "LORA") {
+    adapted.methods.push_back(std::shared_ptr<peft::Lora>(peft::load_peft_lora(model, sites, dir)));
+  } else if (type == "IA3") {
+    adapted.methods.push_back(std::shared_ptr<peft::Ia3>(peft::load_peft_ia3(model, sites, dir)));
+  } else if (type == "PREFIX_TUNING") {
+    if constexpr (bart) {
+      auto prefix = peft::BartPrefixTuning::load_peft(dir, model.config());
+      prefix->attach(model);  // peft's placement: decoder self-attention, decoder positions shifted by P
+      adapted.methods.push_back(prefix);
+    } else {
+      const petl::nn::Gpt2Config& c = model.transformer->config;
+      auto prefix = peft::PrefixTuning::load_peft(dir, c.n_layer, c.n_head, c.n_embd);
+      prefix->attach(sites, model);
+      if (adapted.prefix_positions != 0) throw Error(config_path.string() + ": a second peft prefix on GPT-2");
+      adapted.prefix_positions = prefix->length;  // peft passes the prefix as a past: positions P .. P+T-1
+      adapted.methods.push_back(prefix);
+    }
+  } else if (type == "PROMPT_TUNING") {
+    int64_t d = 0;
+    if constexpr (bart) d = model.config().d_model;
+    else d = model.transformer->config.n_embd;
+    auto prompt = peft::PromptTuning::load_peft(dir, d);
+    prompt->attach(sites, model);
+    adapted.methods.push_back(prompt);
+  } else {
+    throw Error(config_path.string() + ": peft_type \"" + type +
+                "\" is not loaded by petl_logits (LORA, IA3, PREFIX_TUNING, PROMPT_TUNING)");
+  }
+}
+
 template <class Model>
 petl::nn::TensorMap run(Model& model, const Args& args, const petl::nn::SafetensorsFile& inputs) {
+  Adapted adapted;
+  for (const fs::path& dir : args.adapters) load_adapter(model, dir, adapted);
   model.train(false);
   const Tensor ids = read_ids(inputs, "input_ids");
   const Tensor mask = read_ids(inputs, "attention_mask");
   check_same_batch(inputs, ids, mask, "input_ids", "attention_mask");
   if (!args.generate.empty()) {
+    if (!adapted.not_for_generation.empty())
+      throw UsageError(adapted.not_for_generation + ": --generate with prefix or prompt tuning was not checked "
+                       "against the libraries' generate(); petl_logits gives their logits only");
     petl::nn::GenerationConfig request;
     request.num_beams = args.num_beams;
     request.do_sample = false;
@@ -155,7 +242,10 @@ petl::nn::TensorMap run(Model& model, const Args& args, const petl::nn::Safetens
                   " rows, expected " + std::to_string(ids.size(0)) + " (the rows of \"input_ids\")");
     return {{"logits", model.forward(ids, mask, decoder_ids)}};
   } else {
-    return {{"logits", model.forward(ids, mask)}};
+    if (adapted.prefix_positions == 0) return {{"logits", model.forward(ids, mask)}};
+    const int64_t B = ids.size(0), T = ids.size(1), P = adapted.prefix_positions;
+    const Tensor positions = petl::expand(petl::reshape(petl::arange(P, P + T, 1, petl::DType::I64), {1, T}), {B, T});
+    return {{"logits", model.forward(ids, mask, positions)}};
   }
 }
 

@@ -115,9 +115,10 @@ EmbeddedTokens BartEmbeddings::forward(const Tensor& ids, const Tensor& mask, in
     tokens = site(tokens);
   }
   const int64_t T = tokens.embeds.size(1);
-  PETL_CHECK(past + T <= config_.max_position_embeddings, "BART: ", past + T,
+  const int64_t first = past + position_shift;
+  PETL_CHECK(first + T <= config_.max_position_embeddings, "BART: ", first + T,
              " positions exceed max_position_embeddings ", config_.max_position_embeddings);
-  const Tensor positions = arange(past + BartConfig::kPositionOffset, past + T + BartConfig::kPositionOffset, 1,
+  const Tensor positions = arange(first + BartConfig::kPositionOffset, first + T + BartConfig::kPositionOffset, 1,
                                   DType::I64, ids.device());  // [T]
   const Tensor h = layernorm_->forward(tokens.embeds + positions_->forward(positions));
   return {dropout(h, config_.dropout, training, *dropout_gen_), tokens.mask};

@@ -84,6 +84,9 @@ class BartEmbeddings {
   // Returns the embedded rows and their mask (a hook may have added rows).
   EmbeddedTokens forward(const Tensor& ids, const Tensor& mask, int64_t past, bool training) const;
   EmbeddingSite site;
+  // Added to every position (0 for the model itself): peft's BART prefix tuning passes its P rows as
+  // a decoder past, which moves the decoder's tokens to positions P .. (peft/bart_prefix.h).
+  int64_t position_shift = 0;
 
  private:
   BartConfig config_;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/ops.h"
 #include "tensor/error.h"
 #include "tensor/kernels.h"
 
@@ -64,7 +65,7 @@ BottleneckOptions pfeiffer(int64_t m) {
   o.activation = AdapterActivation::Relu;
   o.init = AdapterInit::Bert;
   o.reads_residual_sum = true;
-  o.sites = {"mlp"};
+  o.sites = {"mlp", "ffn"};  // GPT-2's FFN site, BART's
   o.train_layer_norms = false;
   return o;
 }
@@ -85,12 +86,38 @@ Tensor BottleneckAdapter::bottleneck(const Tensor& z) const {
 
 Tensor BottleneckAdapter::apply(const Tensor& x, const Tensor& h) { return apply_with_residual(x, h, Tensor()); }
 
-Tensor BottleneckAdapter::apply_with_residual(const Tensor&, const Tensor& h, const Tensor& residual) {
+Tensor BottleneckAdapter::apply_with_residual(const Tensor& x, const Tensor& h, const Tensor& residual) {
   if (!reads_residual_sum) return h + bottleneck(h);
+  if (original_ln_weight.defined()) {
+    // post-LN (BART): the sublayer input x is the residual stream; LayerNorm eps 1e-5 (PEFT.md §16)
+    const Tensor& r = residual.defined() ? residual : x;
+    return h + bottleneck(layer_norm(r + h, original_ln_weight, original_ln_bias, 1e-5));
+  }
   PETL_CHECK(residual.defined(), "BottleneckAdapter: this adapter reads r + h, but the model passes no residual "
                                  "stream at this site");
   return h + bottleneck(residual + h);
 }
+
+namespace {
+// BART's sublayer sites are followed by the layer's own LayerNorm: "<layer>.self_attn" ->
+// self_attn_layer_norm, "<layer>.encoder_attn" -> encoder_attn_layer_norm, "<layer>.ffn" ->
+// final_layer_norm. GPT-2 (pre-LN) has none after its sublayers: the adapter keeps reading r + h.
+void attach_original_layer_norm(BottleneckAdapter& adapter, const std::string& site, const nn::Module& base) {
+  const size_t dot = site.rfind('.');
+  const std::string layer = site.substr(0, dot), sublayer = site.substr(dot + 1);
+  std::string ln;
+  if (sublayer == "self_attn") ln = "self_attn_layer_norm";
+  else if (sublayer == "encoder_attn") ln = "encoder_attn_layer_norm";
+  else if (sublayer == "ffn") ln = "final_layer_norm";
+  else return;
+  for (const auto& [name, p] : base.named_parameters()) {
+    if (name == layer + "." + ln + ".weight") adapter.original_ln_weight = p;
+    if (name == layer + "." + ln + ".bias") adapter.original_ln_bias = p;
+  }
+  PETL_CHECK(adapter.original_ln_weight.defined() && adapter.original_ln_bias.defined(), "BottleneckAdapters: site '",
+             site, "' has no LayerNorm '", layer, ".", ln, "' in the model");
+}
+}  // namespace
 
 BottleneckAdapters::BottleneckAdapters(int64_t d, BottleneckOptions options, uint64_t seed)
     : width_(d), options_(std::move(options)), gen_(seed) {}
@@ -103,6 +130,7 @@ void BottleneckAdapters::attach(nn::SiteMap& sites, const nn::Module& base) {
       if (is_layer_norm_parameter(name)) p.set_requires_grad(true);
   for (auto& [name, site] : select_sites(sites.sublayers, options_.sites)) {
     auto adapter = register_module(name + "_adapter", std::make_shared<BottleneckAdapter>(width_, options_, gen_));
+    if (options_.reads_residual_sum) attach_original_layer_norm(*adapter, name, base);
     site->attach(adapter);
     adapters.emplace_back(name + "_adapter", adapter);
     attached_.emplace_back(site, adapter.get());

@@ -6,6 +6,11 @@
 //   Adapter(h) = h + g(z),    z = h                         (Houlsby; AdapterHub DoubleSeqBn)
 //                             z = r + h                     (AdapterHub SeqBn "Pfeiffer" on GPT-2:
 //                                                            original_ln_before with no LN passed)
+//                             z = LN(r + h)                 (SeqBn on BART, post-LN: AdapterHub passes the
+//                                                            layer's own frozen LN, e.g. final_layer_norm)
+//
+// On BART the model then computes LN(r + Adapter(h)) with the same LN (original_ln_after); r is the
+// sublayer input there (PEFT.md §2.7: z = LN_fin(F + a), y = LN_fin(g(z) + F + a)).
 //
 // and the model then adds the residual stream r as usual. This is AdapterHub's pre_forward /
 // forward / post_forward (methods/modeling.py) on GPT-2 with residual_before_ln = True and
@@ -49,6 +54,7 @@ BottleneckOptions houlsby(int64_t bottleneck);
 // AdapterHub's DoubleSeqBnConfig: as Houlsby but swish, "bert" init, original LayerNorms frozen.
 BottleneckOptions adapterhub_double_seq_bn(int64_t bottleneck);
 // AdapterHub's SeqBnConfig ("Pfeiffer"): one adapter after the FFN reading r + h, ReLU, "bert" init.
+// On BART it sits after every encoder and decoder FFN and reads z = LN_fin(r + h).
 BottleneckOptions pfeiffer(int64_t bottleneck);
 
 // One adapter: h' = h + g(z).
@@ -63,6 +69,9 @@ class BottleneckAdapter : public nn::Module, public nn::SublayerHook {
   std::shared_ptr<nn::Linear> down, up;  // torch layout [out, in], as AdapterHub stores them
   AdapterActivation activation;
   bool reads_residual_sum;
+  // The post-LN layer's frozen LayerNorm after this sublayer (BART), set by BottleneckAdapters::attach
+  // when reads_residual_sum: then z = LN(r + h). Undefined on GPT-2 (pre-LN: nothing follows h).
+  Tensor original_ln_weight, original_ln_bias;
 };
 
 // Every adapter of a model, named "<site>_adapter" (e.g. "transformer.h.0.attn_adapter.down.weight").
@@ -73,6 +82,8 @@ class BottleneckAdapters : public nn::Module {
   // adapter to every sublayer site matching options.sites (peft/attach.h select_sites).
   void attach(nn::SiteMap& sites, const nn::Module& base);
   void detach();
+  const BottleneckOptions& options() const { return options_; }
+  int64_t width() const { return width_; }
   std::vector<std::pair<std::string, std::shared_ptr<BottleneckAdapter>>> adapters;
 
  private:

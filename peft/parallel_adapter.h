@@ -66,6 +66,8 @@ class ParallelAdapters : public nn::Module {
   ParallelAdapters(int64_t d, ParallelOptions options, uint64_t seed);
   void attach(nn::SiteMap& sites, const nn::Module& base);
   void detach();
+  const ParallelOptions& options() const { return options_; }
+  int64_t width() const { return width_; }
   std::vector<std::pair<std::string, std::shared_ptr<ParallelAdapter>>> adapters;
 
  private:

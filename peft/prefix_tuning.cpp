@@ -22,14 +22,15 @@ void torch_default_init(nn::Linear& layer, int64_t in, Generator& gen) {
 }  // namespace
 
 struct PrefixTuning::LayerHook : nn::KeyValueHook {
-  LayerHook(const PrefixTuning* owner_, int64_t layer_) : owner(owner_), layer(layer_) {}
+  LayerHook(const PrefixTuning* owner_, int64_t layer_, bool first_) : owner(owner_), layer(layer_), first(first_) {}
   nn::KeyValueRows rows(int64_t) override {
-    // the layers run in order within a forward: layer 0 evaluates R, the others reuse it
-    if (layer == 0 || !owner->current_table_.defined()) owner->current_table_ = owner->table();
+    // the attentions run in order within a forward: the first evaluates R, the others reuse it
+    if (first || !owner->current_table_.defined()) owner->current_table_ = owner->table();
     return owner->layer_rows(owner->current_table_, layer);
   }
   const PrefixTuning* owner;
   int64_t layer;
+  bool first;
 };
 
 PrefixTuning::PrefixTuning(int64_t layers_, int64_t heads_, int64_t d, PrefixTuningOptions options, Generator& gen)
@@ -83,14 +84,29 @@ std::shared_ptr<PrefixTuning> PrefixTuning::folded() const {
 }
 
 void PrefixTuning::attach(nn::SiteMap& sites, const nn::Module& base) {
-  PETL_CHECK(attached_.empty(), "PrefixTuning: already attached");
   PETL_CHECK(int64_t(sites.key_values.size()) == layers, "PrefixTuning: built for ", layers,
              " attention layers, the model has ", sites.key_values.size());
-  base.set_trainable(false);
+  std::vector<nn::KeyValueSite*> chosen;
+  std::vector<int64_t> slots;
   for (int64_t i = 0; i < layers; ++i) {
-    auto hook = std::make_shared<LayerHook>(this, i);
-    sites.key_values[size_t(i)].second->attach(hook);
-    attached_.emplace_back(sites.key_values[size_t(i)].second, hook);
+    chosen.push_back(sites.key_values[size_t(i)].second);
+    slots.push_back(i);
+  }
+  attach_to(chosen, slots, base);
+}
+
+void PrefixTuning::attach_to(const std::vector<nn::KeyValueSite*>& sites, const std::vector<int64_t>& slots,
+                             const nn::Module& base) {
+  PETL_CHECK(attached_.empty(), "PrefixTuning: already attached");
+  PETL_CHECK(!sites.empty() && sites.size() == slots.size(), "PrefixTuning: need one layer slot per site, got ",
+             sites.size(), " sites and ", slots.size(), " slots");
+  for (int64_t slot : slots)
+    PETL_CHECK(slot >= 0 && slot < layers, "PrefixTuning: layer slot ", slot, " outside [0, ", layers, ")");
+  base.set_trainable(false);
+  for (size_t n = 0; n < sites.size(); ++n) {
+    auto hook = std::make_shared<LayerHook>(this, slots[n], n == 0);
+    sites[n]->attach(hook);
+    attached_.emplace_back(sites[n], hook);
   }
 }
 
@@ -104,12 +120,15 @@ Tensor PrefixTuning::positions(int64_t batch, int64_t tokens) const {
   return expand(reshape(arange(length, length + tokens, 1, DType::I64), {1, tokens}), {batch, tokens});
 }
 
-void PrefixTuning::save_peft(const std::filesystem::path& dir, const std::string& base_model) const {
+void PrefixTuning::save_peft(const std::filesystem::path& dir, const std::string& base_model,
+                             const std::string& task_type) const {
+  PETL_CHECK(task_type == "CAUSAL_LM" || task_type == "SEQ_2_SEQ_LM", "PrefixTuning::save_peft: task_type must be "
+             "CAUSAL_LM or SEQ_2_SEQ_LM, got '", task_type, "'");
   const Tensor R = folded()->embedding->weight;
-  nlohmann::json config = {{"peft_type", "PREFIX_TUNING"}, {"task_type", "CAUSAL_LM"},
+  nlohmann::json config = {{"peft_type", "PREFIX_TUNING"}, {"task_type", task_type},
                            {"num_virtual_tokens", length}, {"token_dim", width},
                            {"num_layers", layers}, {"num_attention_heads", heads},
-                           {"num_transformer_submodules", 1}, {"prefix_projection", false},
+                           {"num_transformer_submodules", task_type == "SEQ_2_SEQ_LM" ? 2 : 1}, {"prefix_projection", false},
                            {"encoder_hidden_size", width}, {"inference_mode", true},
                            {"init_weights", nullptr}, {"modules_to_save", nullptr}, {"revision", nullptr},
                            {"base_model_name_or_path", base_model.empty() ? nlohmann::json() : nlohmann::json(base_model)},

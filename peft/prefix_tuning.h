@@ -56,13 +56,18 @@ class PrefixTuning : public nn::Module {
   // `base` (prefix tuning trains only its own parameters). The PrefixTuning must outlive the
   // attachment; detach() removes the hooks.
   void attach(nn::SiteMap& sites, const nn::Module& base);
+  // The same for chosen sites: sites[n] gets the rows of layer slots[n] of R (BART's placements,
+  // peft/bart_prefix.h). The first site of the list evaluates R for the forward, the others reuse it.
+  void attach_to(const std::vector<nn::KeyValueSite*>& sites, const std::vector<int64_t>& slots, const nn::Module& base);
   void detach();
   // GPT-2 position ids with the prefix counted as a past: P .. P+T-1 for every row, [B, T].
   Tensor positions(int64_t batch, int64_t tokens) const;
 
-  // peft's format (PEFT.md §3.8): adapter_config.json (peft_type PREFIX_TUNING, task CAUSAL_LM) and
-  // adapter_model.safetensors holding `prompt_embeddings` = R. save_peft writes the folded table.
-  void save_peft(const std::filesystem::path& dir, const std::string& base_model = "") const;
+  // peft's format (PEFT.md §3.8): adapter_config.json (peft_type PREFIX_TUNING, task CAUSAL_LM, or
+  // SEQ_2_SEQ_LM with num_transformer_submodules 2 for BART) and adapter_model.safetensors holding
+  // `prompt_embeddings` = R. save_peft writes the folded table.
+  void save_peft(const std::filesystem::path& dir, const std::string& base_model = "",
+                 const std::string& task_type = "CAUSAL_LM") const;
   // Reads a peft prefix directory for a model of this shape; errors name the file and the field.
   static std::shared_ptr<PrefixTuning> load_peft(const std::filesystem::path& dir, int64_t layers, int64_t heads,
                                                  int64_t d);

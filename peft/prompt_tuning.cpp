@@ -57,17 +57,22 @@ void PromptTuning::detach() {
 }
 
 void PromptTuning::save_peft(const std::filesystem::path& dir, int64_t layers, int64_t heads,
-                             const std::string& base_model) const {
-  nlohmann::json config = {{"peft_type", "PROMPT_TUNING"}, {"task_type", "CAUSAL_LM"},
+                             const std::string& base_model, const std::string& task_type) const {
+  PETL_CHECK(task_type == "CAUSAL_LM" || task_type == "SEQ_2_SEQ_LM", "PromptTuning::save_peft: task_type must be "
+             "CAUSAL_LM or SEQ_2_SEQ_LM, got '", task_type, "'");
+  const int64_t submodules = task_type == "SEQ_2_SEQ_LM" ? 2 : 1;
+  nlohmann::json config = {{"peft_type", "PROMPT_TUNING"}, {"task_type", task_type},
                            {"num_virtual_tokens", length}, {"token_dim", width}, {"num_layers", layers},
-                           {"num_attention_heads", heads}, {"num_transformer_submodules", 1},
+                           {"num_attention_heads", heads}, {"num_transformer_submodules", submodules},
                            {"prompt_tuning_init", "RANDOM"}, {"prompt_tuning_init_text", nullptr},
                            {"tokenizer_name_or_path", nullptr}, {"tokenizer_kwargs", nullptr},
                            {"inference_mode", true}, {"modules_to_save", nullptr}, {"revision", nullptr},
                            {"base_model_name_or_path", base_model.empty() ? nlohmann::json() : nlohmann::json(base_model)},
                            {"auto_mapping", nullptr}};
   std::filesystem::create_directories(dir);
-  nn::save_safetensors(dir / "adapter_model.safetensors", {{"prompt_embeddings", contiguous(embedding->weight).detach()}});
+  const Tensor E = contiguous(embedding->weight).detach();
+  nn::save_safetensors(dir / "adapter_model.safetensors",
+                       {{"prompt_embeddings", submodules == 1 ? E : contiguous(concat({E, E}, 0))}});
   nn::write_file_atomic(dir / "adapter_config.json", config.dump(2) + "\n");
 }
 

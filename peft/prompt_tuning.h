@@ -36,8 +36,11 @@ class PromptTuning : public nn::Module, public nn::EmbeddingHook {
   void detach();
 
   // peft's format: adapter_config.json (PROMPT_TUNING, CAUSAL_LM) + adapter_model.safetensors with
-  // prompt_embeddings [P, d].
-  void save_peft(const std::filesystem::path& dir, int64_t layers, int64_t heads, const std::string& base_model = "") const;
+  // prompt_embeddings [P, d]. SEQ_2_SEQ_LM (BART: the prompt goes in front of the encoder's input only)
+  // has num_transformer_submodules 2 and a [2P, d] table of which peft's prompt tuning reads rows
+  // 0 .. P-1; rows P .. 2P-1 are written as a copy of E (peft's own file keeps their unused init there).
+  void save_peft(const std::filesystem::path& dir, int64_t layers, int64_t heads, const std::string& base_model = "",
+                 const std::string& task_type = "CAUSAL_LM") const;
   static std::shared_ptr<PromptTuning> load_peft(const std::filesystem::path& dir, int64_t d);
 
   const int64_t length, width;

@@ -221,16 +221,33 @@ TEST_CASE("bottleneck adapter: a Pfeiffer adapter at a site without a residual s
   }
 }
 
+namespace {
+void bart_parity(const std::string& name, const BottleneckOptions& o);
+}  // namespace
+
 TEST_CASE("bottleneck adapter parity on BART (AdapterHub DoubleSeqBn, post-LN: y = LN(r + (h + g(h)))): logits, "
           "loss, gradients, 10 AdamW steps") {
   // AdapterHub adds no cross-attention adapter by default (cross_adapter=False): self-attention and FFN
   // of every encoder and decoder layer. d = 32, reduction_factor 8: m = 4.
-  auto run = [](bool adamw) {
-    auto model = load_bart("tests/fixtures/bart/model");
-    model->train(false);
-    const testing::HfReference ref = testing::load_reference(kFixtures + "/houlsby_bart");
+  bart_parity("houlsby_bart", [] {
     BottleneckOptions o = adapterhub_double_seq_bn(4);
     o.sites = {"self_attn", "ffn"};
+    return o;
+  }());
+}
+
+TEST_CASE("bottleneck adapter parity on BART (AdapterHub SeqBn \"Pfeiffer\", post-LN: z = LN(r + h), "
+          "y = LN(r + h + g(z))): logits, loss, gradients, 10 AdamW steps") {
+  // one adapter after every encoder and decoder FFN, reading the frozen final_layer_norm; m = 32 / 8
+  bart_parity("pfeiffer_bart", pfeiffer(4));
+}
+
+namespace {
+void bart_parity(const std::string& name, const BottleneckOptions& o) {
+  auto run = [&](bool adamw) {
+    auto model = load_bart("tests/fixtures/bart/model");
+    model->train(false);
+    const testing::HfReference ref = testing::load_reference(kFixtures + "/" + name);
     BottleneckAdapters adapters(32, o, 1);
     SiteMap sites = model->sites();
     adapters.attach(sites, *model);
@@ -252,13 +269,13 @@ TEST_CASE("bottleneck adapter parity on BART (AdapterHub DoubleSeqBn, post-LN: y
       const double err = testing::relative_error(logits, ref.tensors.at("logits"));
       const Tensor loss = model->loss(logits, ref.tensors.at("labels"));
       const double want = ref.json.at("loss");
-      MESSAGE("bart houlsby: logits relative error " << err << ", loss " << std::setprecision(9) << loss.item()
+      MESSAGE(name << ": logits relative error " << err << ", loss " << std::setprecision(9) << loss.item()
                                                      << " vs adapters " << want);
       CHECK(err <= 1e-5);
       CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
       backward(loss);
-      for (auto& [name, p] : model->named_parameters()) {
-        INFO(name);
+      for (auto& [base_name, p] : model->named_parameters()) {
+        INFO(base_name);
         CHECK(!p.grad().defined());
       }
       testing::check_gradients_against(adapters, ref, 1e-4);
@@ -276,8 +293,9 @@ TEST_CASE("bottleneck adapter parity on BART (AdapterHub DoubleSeqBn, post-LN: y
       backward(l);
       opt.step();
     }
-    MESSAGE("bart houlsby: 10 AdamW steps, worst relative loss difference " << worst);
+    MESSAGE(name << ": 10 AdamW steps, worst relative loss difference " << worst);
   };
   run(false);
   run(true);
 }
+}  // namespace

@@ -6,6 +6,7 @@
 #include <iomanip>
 
 #include "nn/adamw.h"
+#include "nn/bart_checkpoint.h"
 #include "nn/gpt2_checkpoint.h"
 #include "peft/prompt_tuning.h"
 #include "support/hf_reference.h"
@@ -120,4 +121,80 @@ TEST_CASE("prompt tuning: P d trainable parameters (PEFT.md §4.3: P = 100 on GP
   Generator gen(1);
   CHECK(PromptTuning(100, 768, gen).parameter_count(true) == 76800);
   CHECK(PromptTuning(100, 1024, gen).parameter_count(true) == 102400);
+}
+
+TEST_CASE("prompt tuning parity on BART (peft SEQ_2_SEQ_LM: P rows in front of the encoder's scaled token "
+          "embeddings, positions 0 .. P+S-1, mask extended): logits, loss, gradient, 10 AdamW steps, files") {
+  const std::string dir = "tests/fixtures/peft/prompt_tuning_bart/peft";
+  const testing::HfReference ref = testing::load_reference(dir);
+  // peft's seq2seq table has 2P rows; prompt tuning reads the first P (the rest get no gradient)
+  const Tensor init = slice(ref.tensors.at("init.embedding.weight"), 0, 0, 3);
+  const Tensor ids = ref.tensors.at("input_ids"), mask = ref.tensors.at("attention_mask");
+  const Tensor decoder_ids = ref.tensors.at("decoder_input_ids"), labels = ref.tensors.at("labels");
+  for (bool adamw : {false, true}) {
+    auto model = load_bart("tests/fixtures/bart/model");
+    model->train(false);
+    Generator gen(1);
+    auto prompt = std::make_shared<PromptTuning>(3, 32, gen);
+    kernel::copy_(prompt->embedding->weight, init);
+    SiteMap sites = model->sites();
+    prompt->attach(sites, *model);  // the encoder's embedding site (the first BART site)
+    if (!adamw) {
+      const Tensor logits = model->forward(ids, mask, decoder_ids);  // the decoder's rows: [B, T', V]
+      const double err = testing::relative_error(logits, ref.tensors.at("logits"));
+      const Tensor loss = model->loss(logits, labels);  // labels unchanged: the decoder has no prompt
+      const double want = ref.json.at("loss");
+      MESSAGE("bart prompt: logits relative error " << err << ", loss " << std::setprecision(9) << loss.item()
+                                                    << " vs " << want);
+      CHECK(err <= 1e-5);
+      CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+      backward(loss);
+      const Tensor grad = slice(ref.tensors.at("grad.embedding.weight"), 0, 0, 3);
+      const double grad_err = testing::relative_error(prompt->embedding->weight.grad(), grad);
+      MESSAGE("bart prompt: gradient relative error " << grad_err);
+      CHECK(grad_err <= 1e-4);
+      CHECK(testing::max_abs(slice(ref.tensors.at("grad.embedding.weight"), 0, 3, 6)) == 0.0);
+      continue;
+    }
+    AdamW opt(prompt->trainable_parameters(), testing::adamw_options(ref.json.at("adamw")));
+    double worst = 0.0;
+    for (size_t step = 0; step < 10; ++step) {
+      opt.zero_grad();
+      const Tensor l = model->loss(model->forward(ids, mask, decoder_ids), labels);
+      const double w = ref.json.at("adamw_losses").at(step);
+      INFO("step " << step << ": petl " << l.item() << ", peft " << w);
+      CHECK(std::fabs(l.item() - w) <= 1e-5 * std::fabs(w));
+      worst = std::max(worst, std::fabs(l.item() - w) / std::fabs(w));
+      backward(l);
+      opt.step();
+    }
+    const double table_err =
+        testing::relative_error(prompt->embedding->weight, slice(ref.tensors.at("saved"), 0, 0, 3));
+    MESSAGE("bart prompt: 10 AdamW steps, worst relative loss difference " << worst << "; table vs peft's saved "
+                                                                            << table_err);
+    CHECK(table_err <= 1e-4);
+
+    // files: peft's directory loads (first P of its 2P rows) and gives its logits; ours reloads the same
+    auto loaded = PromptTuning::load_peft(dir + "/peft_adapter", 32);
+    prompt->detach();
+    loaded->attach(sites, *model);
+    NoGradGuard no_grad;
+    const Tensor logits = model->forward(ids, mask, decoder_ids);
+    const double file_err = testing::relative_error(logits, ref.tensors.at("logits_after"));
+    MESSAGE("bart prompt: logits with peft's saved adapter, relative error " << file_err);
+    CHECK(file_err <= 1e-5);
+    testing::TempDir tmp("petl-bart-prompt");
+    loaded->save_peft(tmp.path() / "adapter", 2, 4, "tests/fixtures/bart/model", "SEQ_2_SEQ_LM");
+    auto again = PromptTuning::load_peft(tmp.path() / "adapter", 32);
+    CHECK(again->embedding->weight.to_vector() == loaded->embedding->weight.to_vector());
+    if (const char* python = std::getenv("PETL_ORACLE_PYTHON")) {
+      save_safetensors(tmp.path() / "logits.safetensors", {{"logits", logits}});
+      const std::string cmd = std::string(python) + " tools/oracle/peft_bart_fixtures.py peft --check-dir " +
+                              (tmp.path() / "adapter").string() + " --logits " +
+                              (tmp.path() / "logits.safetensors").string();
+      CHECK(std::system(cmd.c_str()) == 0);
+    } else {
+      MESSAGE("the petl-written adapter was not loaded in peft: set PETL_ORACLE_PYTHON to the oracle venv's python to check it");
+    }
+  }
 }

@@ -5,6 +5,7 @@
 // every kind of bad input must end in a message naming the problem.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nn/bart_checkpoint.h"
 #include "nn/safetensors.h"
+#include "peft/adapterhub_format.h"
+#include "peft/peft_format.h"
 #include "support/hf_reference.h"
 
 namespace {
@@ -162,4 +166,106 @@ TEST_CASE("petl_logits: bad usage and bad inputs give clear errors") {
     CHECK(r.errors.find(c.message) != std::string::npos);
   }
   fs::remove_all(dir);
+}
+
+namespace {
+
+// petl_logits --adapter on a committed adapter directory; its logits against the library's, over the
+// rows that carry a token (GPT-2 padding excluded) and the first `vocab` entries of each row (0 = all).
+void check_adapter(const std::string& model, const std::string& inputs, const std::vector<std::string>& adapters,
+                   const std::string& reference, const std::string& key, bool mask_rows) {
+  const fs::path out = scratch_dir() / "adapter_logits.safetensors";
+  std::string flags;
+  for (const std::string& a : adapters) flags += " --adapter " + a;
+  const Run r = run_petl_logits("--model " + model + " --inputs " + inputs + " --out " + out.string() + flags);
+  INFO(adapters[0] << ": " << r.errors);
+  REQUIRE(r.status == 0);
+  const Tensor ours = petl::nn::load_safetensors(out).at("logits");
+  const petl::nn::TensorMap ref = petl::nn::load_safetensors(reference);
+  const Tensor theirs = ref.at(key), mask = petl::nn::load_safetensors(inputs).at("attention_mask");
+  REQUIRE(ours.dim() == 3);
+  REQUIRE(ours.size(0) == theirs.size(0));
+  REQUIRE(ours.size(1) == theirs.size(1));
+  const int64_t B = ours.size(0), T = ours.size(1), V = ours.size(2), W = theirs.size(2);
+  const int64_t shift = mask_rows ? T - mask.size(1) : 0;  // prompt rows come first (GPT-2 prompt tuning)
+  const std::vector<double> a = ours.to_vector(), b = theirs.to_vector(), m = mask.to_vector();
+  double diff = 0.0, scale = 0.0;
+  for (int64_t i = 0; i < B; ++i)
+    for (int64_t t = 0; t < T; ++t) {
+      if (mask_rows && (t < shift || m[size_t(i * mask.size(1) + t - shift)] == 0.0)) continue;
+      for (int64_t v = 0; v < W; ++v) {
+        diff = std::max(diff, std::fabs(a[size_t((i * T + t) * V + v)] - b[size_t((i * T + t) * W + v)]));
+        scale = std::max(scale, std::fabs(b[size_t((i * T + t) * W + v)]));
+      }
+    }
+  MESSAGE(adapters[0] << " through petl_logits --adapter: relative error " << diff / scale);
+  CHECK(diff / scale <= 1e-5);
+}
+
+}  // namespace
+
+TEST_CASE("petl_logits --adapter: peft (prefix GPT-2 and BART, prompt BART) and AdapterHub directories give the "
+          "libraries' logits") {
+  const std::string gpt2 = "tests/fixtures/gpt2/model", bart = "tests/fixtures/bart/model";
+  const std::string peft = "tests/fixtures/peft/";
+  // GPT-2 prefix from peft: the positions shift by P as in peft
+  check_adapter(gpt2, peft + "prefix_tuning/projected/reference.safetensors", {peft + "prefix_tuning/projected/peft_adapter"},
+                peft + "prefix_tuning/projected/reference.safetensors", "logits_after", true);
+  check_adapter(bart, peft + "prefix_tuning_bart/peft_projected/reference.safetensors",
+                {peft + "prefix_tuning_bart/peft_projected/peft_adapter"},
+                peft + "prefix_tuning_bart/peft_projected/reference.safetensors", "logits_after", false);
+  check_adapter(bart, peft + "prompt_tuning_bart/peft/reference.safetensors", {peft + "prompt_tuning_bart/peft/peft_adapter"},
+                peft + "prompt_tuning_bart/peft/reference.safetensors", "logits_after", false);
+  for (const std::string name : {"gpt2_double_seq_bn", "gpt2_scaled_par_bn", "bart_seq_bn", "bart_par_bn"}) {
+    const bool is_bart = name.starts_with("bart");
+    check_adapter(is_bart ? bart : gpt2, std::string("tests/fixtures/") + (is_bart ? "bart" : "gpt2") + "/reference.safetensors",
+                  {peft + "adapterhub_format/" + name + "/adapter"},
+                  peft + "adapterhub_format/" + name + "/reference.safetensors", "logits_head", !is_bart);
+  }
+}
+
+TEST_CASE("petl_logits --adapter: bad adapter directories and --generate with a prefix are clear errors") {
+  const fs::path out = scratch_dir() / "adapter_logits.safetensors";
+  const std::string base = "--model tests/fixtures/bart/model --inputs tests/fixtures/bart/reference.safetensors --out " +
+                           out.string();
+  Run r = run_petl_logits(base + " --adapter tests/fixtures/bart/model");
+  CHECK(r.status == 1);
+  CHECK(r.errors.find("tests/fixtures/bart/model/adapter_config.json") != std::string::npos);
+  r = run_petl_logits(base + " --adapter tests/fixtures/peft/adapterhub_format/gpt2_seq_bn/adapter");
+  CHECK(r.status == 1);
+  CHECK(r.errors.find("model_type is \"gpt2\", the model is \"bart\"") != std::string::npos);
+  r = run_petl_logits(base + " --adapter tests/fixtures/no/such/dir");
+  CHECK(r.status == 1);
+  CHECK(r.errors.find("--adapter expects a directory") != std::string::npos);
+  r = run_petl_logits(base + " --adapter tests/fixtures/peft/prefix_tuning_bart/peft_flat/peft_adapter --generate greedy");
+  CHECK(r.status == 2);
+  CHECK(r.errors.find("not checked") != std::string::npos);
+}
+
+TEST_CASE("petl_logits --adapter is repeatable: a peft LoRA and an AdapterHub SeqBn stack on BART as the C++ API stacks them") {
+  const std::string lora = "tests/fixtures/peft/lora_bart/adapter";
+  const std::string seq_bn = "tests/fixtures/peft/adapterhub_format/bart_seq_bn/adapter";
+  const fs::path out = scratch_dir() / "stacked_logits.safetensors";
+  const Run r = run_petl_logits("--model tests/fixtures/bart/model --inputs tests/fixtures/bart/reference.safetensors --out " +
+                                out.string() + " --adapter " + lora + " --adapter " + seq_bn);
+  INFO(r.errors);
+  REQUIRE(r.status == 0);
+  auto model = petl::nn::load_bart("tests/fixtures/bart/model");
+  petl::nn::SiteMap sites = model->sites();
+  auto loaded_lora = petl::peft::load_peft_lora(*model, sites, lora);
+  auto loaded_seq_bn = petl::peft::load_adapterhub(*model, seq_bn);
+  model->train(false);
+  const petl::nn::TensorMap ref = petl::nn::load_safetensors("tests/fixtures/bart/reference.safetensors");
+  petl::NoGradGuard no_grad;
+  const Tensor stacked = model->forward(ref.at("input_ids"), ref.at("attention_mask"), ref.at("decoder_input_ids"));
+  const Tensor ours = petl::nn::load_safetensors(out).at("logits");
+  CHECK(petl::testing::max_abs_diff(ours.to_vector(), stacked.to_vector()) == 0.0);
+  // each adapter contributes: the stack differs from either one alone
+  for (const std::string& alone : {lora, seq_bn}) {
+    const fs::path one = scratch_dir() / "one_logits.safetensors";
+    const Run single = run_petl_logits("--model tests/fixtures/bart/model --inputs tests/fixtures/bart/reference.safetensors "
+                                       "--out " + one.string() + " --adapter " + alone);
+    REQUIRE(single.status == 0);
+    CHECK(petl::testing::max_abs_diff(petl::nn::load_safetensors(one).at("logits").to_vector(), ours.to_vector()) > 1e-4);
+  }
 }
