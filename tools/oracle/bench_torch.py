@@ -4,12 +4,16 @@ the same output lines, so the two can be run one after the other on one machine:
   ./build/petl_bench --only gpt2_train_b4_t64,gpt2_train_b8_t256,gpt2_decode
   "$(tools/oracle/setup_venv.sh)" tools/oracle/bench_torch.py
 
-transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), every
-parameter trained with torch.optim.AdamW (lr 1e-4, weight decay 0.01), float32, 2 threads; medians
-over the timed steps after one warm-up step. Decoding: greedy generate() with the KV cache, EOS
+transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), trained
+with torch.optim.AdamW (lr 1e-4, weight decay 0.01) over the trainable parameters, float32, 2
+threads; medians over the timed steps after one warm-up step. Methods (entry suffixes as petl_bench's):
+full fine-tuning (no suffix), _lora (peft LoraConfig r=8, alpha 8, c_attn), _prefix (peft
+PrefixTuningConfig, 10 virtual tokens), _prompt (peft PromptTuningConfig, 10 virtual tokens), _ia3
+(peft IA3Config, its GPT-2 defaults), _bitfit (biases only, plain torch). The adapter methods
+(houlsby, parallel, mam) have no peft implementation and no row here. Decoding: greedy generate() with the KV cache, EOS
 banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each configuration.
 
-  --only NAME[,NAME...]   gpt2_train_b4_t64, gpt2_train_b8_t256, gpt2_decode
+  --only NAME[,NAME...]   gpt2_train_b4_t64[_METHOD], gpt2_train_b8_t256[_METHOD], gpt2_decode
   --quick                 the CI smoke shape petl_bench --quick uses (2 layers, d=128, V=4096)
   --threads N             torch intra-op threads (default 2)
 """
@@ -41,14 +45,41 @@ def bench_config(quick):
     return GPT2Config()  # gpt2 124M
 
 
-def train_row(batch, length, timed_steps, quick):
+METHODS = ["full", "lora", "prefix", "prompt", "ia3", "bitfit"]
+
+
+def attach(method, model):
+    """The model wrapped for `method` (peft's get_peft_model, or the model with some parameters frozen)."""
+    if method == "full":
+        return model
+    if method == "bitfit":
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.endswith(".bias"))
+        return model
+    import peft
+
+    if method == "lora":
+        config = peft.LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=8, lora_dropout=0.0,
+                                 target_modules=["c_attn"], fan_in_fan_out=True)
+    elif method == "prefix":
+        config = peft.PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10)
+    elif method == "prompt":
+        config = peft.PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10)
+    elif method == "ia3":
+        config = peft.IA3Config(task_type="CAUSAL_LM")
+    else:
+        raise SystemExit(f"bench_torch: unknown method {method!r}")
+    return peft.get_peft_model(model, config)
+
+
+def train_row(batch, length, timed_steps, quick, method="full"):
     reset_peak_rss()
     torch.manual_seed(1234)
-    model = GPT2LMHeadModel(bench_config(quick))
+    model = attach(method, GPT2LMHeadModel(bench_config(quick)))
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.01)
     gen = torch.Generator().manual_seed(7)
-    vocab = model.config.vocab_size
+    vocab = bench_config(quick).vocab_size
     seconds = []
     for step in range(timed_steps + 1):  # step 0 warms up
         ids = torch.randint(0, vocab, (batch, length), generator=gen)
@@ -62,7 +93,7 @@ def train_row(batch, length, timed_steps, quick):
             seconds.append(elapsed)
     ms = statistics.median(seconds) * 1e3
     tag = "-quick" if quick else ""
-    print(f"torch gpt2{tag} train B={batch} T={length} full-FT  median {ms:.1f} ms/step  "
+    print(f"torch gpt2{tag} train B={batch} T={length} {method:<8} median {ms:.1f} ms/step  "
           f"{batch * length / (ms * 1e-3):.1f} tokens/s  peak RSS {peak_rss_mb():.0f} MB  ({timed_steps} steps)",
           flush=True)
 
@@ -100,11 +131,11 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"bench_torch: torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     q = args.quick
-    entries = {
-        "gpt2_train_b4_t64": lambda: train_row(4, 64, 2 if q else 3, q),
-        "gpt2_train_b8_t256": lambda: train_row(8, 256, 1 if q else 2, q),
-        "gpt2_decode": lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q),
-    }
+    entries = {"gpt2_decode": lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q)}
+    for method in METHODS:
+        suffix = "" if method == "full" else "_" + method
+        entries["gpt2_train_b4_t64" + suffix] = lambda m=method: train_row(4, 64, 2 if q else 3, q, m)
+        entries["gpt2_train_b8_t256" + suffix] = lambda m=method: train_row(8, 256, 1 if q else 2, q, m)
     for name in args.only.split(","):
         if name not in entries:
             raise SystemExit(f"bench_torch: unknown entry {name!r}; known: {', '.join(entries)}")
