@@ -36,7 +36,7 @@ TEST_CASE("train step: the gradient over unheld logits equals the one beside hel
   const int64_t N = 64, K = 4, V = 512;
   Generator gen(11);
   const Tensor h0 = randn({N, K}, DType::F32, Device::cpu(), gen), w0 = randn({K, V}, DType::F32, Device::cpu(), gen);
-  std::vector<int64_t> t(size_t(N));
+  std::vector<int64_t> t(static_cast<size_t>(N));
   for (int64_t i = 0; i < N; ++i) t[size_t(i)] = (i * 37) % V;
   const Tensor targets = ids(t);
   CachingAllocator& alloc = allocator_for(Device::cpu());
