@@ -8,12 +8,17 @@
 // The arithmetic floor is those FLOPs at the GEMM rate this process measures on the step's widest
 // GEMM ([B·T, d] @ [d, 4d]); "% of floor" = floor time / step time.
 //
+// "CPU s" is the process's CPU time per step (std::clock, all threads): on a machine shared with
+// other jobs it tells the work done apart from the time spent descheduled; with one thread it is
+// free of spin-waiting too (OMP_NUM_THREADS=1).
+//
 // Peak RSS is VmHWM after resetting it (/proc/self/clear_refs); for a clean per-method figure run
 // one entry per process (petl_bench --only gpt2_train_b4_t64_lora).
 #include "bench/gpt2_train_step.h"
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -165,7 +170,7 @@ void train_step_row(const std::string& method, int64_t B, int64_t T, int timed_s
   nn::AdamW opt(a.params, {.lr = 1e-4, .weight_decay = 0.01});
   const nn::Gpt2Config& c = model.config();
   uint64_t counter = 0;
-  std::vector<double> seconds;
+  std::vector<double> seconds, cpu_seconds;
   double gemm_flops = 0.0;
   int64_t system_allocs = 0;  // allocator requests that reached malloc in the last step
   for (int step = 0; step < timed_steps + 1; ++step) {  // step 0 warms up (allocator, threads)
@@ -175,16 +180,19 @@ void train_step_row(const std::string& method, int64_t B, int64_t T, int timed_s
     const double flops_before = kernel_counters().matmul_flops;
     const int64_t allocs_before = allocator_for(Device::cpu()).stats().system_allocs;
     const auto start = Clock::now();
+    const std::clock_t cpu_start = std::clock();
     opt.zero_grad();
     const Tensor positions = a.positions ? a.positions(batch) : Tensor();
     const Tensor loss = model.loss(model.forward(batch, Tensor(), positions), a.labels(batch));
     backward(loss);
     opt.step();
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    cpu_seconds.push_back(double(std::clock() - cpu_start) / CLOCKS_PER_SEC);
     gemm_flops = kernel_counters().matmul_flops - flops_before;
     system_allocs = allocator_for(Device::cpu()).stats().system_allocs - allocs_before;
   }
   seconds.erase(seconds.begin());
+  cpu_seconds.erase(cpu_seconds.begin());
   const double rss = peak_rss_mb();
   const MemoryStats mem = allocator_for(Device::cpu()).stats();
   // With attention dropout on (training, attn_pdrop > 0) attention runs as explicit GEMMs, which
@@ -200,9 +208,10 @@ void train_step_row(const std::string& method, int64_t B, int64_t T, int timed_s
   const double s = median(seconds);
   const double rate = gemm_gflops(B * T, c.n_embd, 4 * c.n_embd);
   const double achieved = flops / s * 1e-9;
-  std::printf("gpt2%s train B=%lld T=%lld %-8s median %.1f ms/step  %.1f tokens/s  peak RSS %.0f MB (tensors %.0f MB, cached %.0f MB)  "
+  std::printf("gpt2%s train B=%lld T=%lld %-8s median %.1f ms/step (CPU %.1f s)  %.1f tokens/s  peak RSS %.0f MB (tensors %.0f MB, cached %.0f MB)  "
               "%.1f GFLOP/step  %.1f GFLOP/s  %.0f%% of floor at GEMM %.1f GFLOP/s  %lld mallocs/step  (%d steps, %zu tensors train)\n",
-              quick ? "-quick" : "", (long long)B, (long long)T, method.c_str(), s * 1e3, double(B * T) / s, rss,
+              quick ? "-quick" : "", (long long)B, (long long)T, method.c_str(), s * 1e3, median(cpu_seconds),
+              double(B * T) / s, rss,
               double(mem.peak_bytes_in_use) / (1 << 20), double(mem.bytes_cached) / (1 << 20),
               flops * 1e-9, achieved, 100.0 * achieved / rate, rate, (long long)system_allocs, timed_steps, a.params.size());
   std::fflush(stdout);

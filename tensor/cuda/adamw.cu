@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "tensor/cuda/backend.h"
+#include "tensor/cuda/check.h"
+#include "tensor/cuda/context.h"
 #include "tensor/cuda/math.cuh"
 
 namespace petl {

@@ -80,20 +80,22 @@ def train_row(batch, length, timed_steps, quick, method="full"):
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.01)
     gen = torch.Generator().manual_seed(7)
     vocab = bench_config(quick).vocab_size
-    seconds = []
+    seconds, cpu_seconds = [], []
     for step in range(timed_steps + 1):  # step 0 warms up
         ids = torch.randint(0, vocab, (batch, length), generator=gen)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         opt.step()
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         if step > 0:
             seconds.append(elapsed)
+            cpu_seconds.append(cpu)
     ms = statistics.median(seconds) * 1e3
     tag = "-quick" if quick else ""
-    print(f"torch gpt2{tag} train B={batch} T={length} {method:<8} median {ms:.1f} ms/step  "
+    print(f"torch gpt2{tag} train B={batch} T={length} {method:<8} median {ms:.1f} ms/step "
+          f"(CPU {statistics.median(cpu_seconds):.1f} s)  "
           f"{batch * length / (ms * 1e-3):.1f} tokens/s  peak RSS {peak_rss_mb():.0f} MB  ({timed_steps} steps)",
           flush=True)
 
