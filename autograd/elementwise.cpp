@@ -26,23 +26,27 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  // y = a * b:  da = g * b,  db = g * a
+  // y = a * b:  da = g * b,  db = g * a. Each operand is kept only when the other one's gradient
+  // reads it: scaling an activation by a constant (scores * scale) keeps no copy of the activation.
   Tensor y = kernel::binary(BinaryOp::Mul, a, b);
-  return record("mul", y, {&a, &b}, [a = a.detach(), b = b.detach()](BackwardContext& ctx) {
-    const Tensor& g = ctx.grad;
-    if (ctx.wants(0)) ctx.set(0, sum_to(g * b, a.shape()));
-    if (ctx.wants(1)) ctx.set(1, sum_to(g * a, b.shape()));
-  });
+  return record("mul", y, {&a, &b},
+                [sa = a.shape(), sb = b.shape(), a = b.requires_grad() ? a.detach() : Tensor(),
+                 b = a.requires_grad() ? b.detach() : Tensor()](BackwardContext& ctx) {
+                  const Tensor& g = ctx.grad;
+                  if (ctx.wants(0)) ctx.set(0, sum_to(g * b, sa));
+                  if (ctx.wants(1)) ctx.set(1, sum_to(g * a, sb));
+                });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  // y = a / b:  da = g / b,  db = -g * a / b^2 = -(g / b) * y
+  // y = a / b:  da = g / b,  db = -g * a / b^2 = -(g / b) * y  (y kept only when b wants a gradient)
   Tensor y = kernel::binary(BinaryOp::Div, a, b);
-  return record("div", y, {&a, &b}, [sa = a.shape(), b = b.detach(), y = y.detach()](BackwardContext& ctx) {
-    const Tensor g_over_b = ctx.grad / b;
-    if (ctx.wants(0)) ctx.set(0, sum_to(g_over_b, sa));
-    if (ctx.wants(1)) ctx.set(1, sum_to(-g_over_b * y, b.shape()));
-  });
+  return record("div", y, {&a, &b},
+                [sa = a.shape(), b = b.detach(), y = b.requires_grad() ? y.detach() : Tensor()](BackwardContext& ctx) {
+                  const Tensor g_over_b = ctx.grad / b;
+                  if (ctx.wants(0)) ctx.set(0, sum_to(g_over_b, sa));
+                  if (ctx.wants(1)) ctx.set(1, sum_to(-g_over_b * y, b.shape()));
+                });
 }
 
 namespace {

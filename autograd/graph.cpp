@@ -55,7 +55,10 @@ void check_versions(const Node& node) {
 void accumulate_leaf(AutogradMeta& leaf, const Tensor& g) {
   // A gradient may alias another tensor (add passes dL/dy through unchanged) or be a broadcast
   // view; the leaf keeps a contiguous tensor of its own.
+  // A second gradient (a tied weight: GPT-2's wte) is added in place when no other tensor shares
+  // the accumulated one, so the sum costs no third buffer of the weight's size.
   if (!leaf.grad.defined()) leaf.grad = g.is_contiguous() ? g : kernel::contiguous(g);
+  else if (leaf.grad.storage().use_count() == 1) kernel::add_(leaf.grad, g);
   else leaf.grad = kernel::binary(BinaryOp::Add, leaf.grad, g);
 }
 
@@ -134,7 +137,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                "' was already freed by an earlier backward(); pass retain_graph=true to run it twice");
     check_versions(*node);
     std::vector<Tensor> input_grads(node->edges.size());
-    BackwardContext ctx(g, node->edges, input_grads);
+    BackwardContext ctx(g, node->edges, input_grads, !retain_graph);
     node->backward(ctx);
     for (size_t i = 0; i < node->edges.size(); ++i) {
       const Edge& e = node->edges[i];

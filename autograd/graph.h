@@ -44,18 +44,21 @@ struct VersionSnapshot {
   Shape shape;
 };
 
-// What a backward closure sees: dL/d(output) and which inputs want a gradient.
+// What a backward closure sees: dL/d(output), which inputs want a gradient, and whether it runs
+// for the last time (backward without retain_graph): only then may it overwrite what it saved.
 class BackwardContext {
  public:
-  BackwardContext(const Tensor& grad, const std::vector<Edge>& edges, std::vector<Tensor>& out)
-      : grad(grad), edges_(edges), out_(out) {}
+  BackwardContext(const Tensor& grad, const std::vector<Edge>& edges, std::vector<Tensor>& out, bool last_run)
+      : grad(grad), edges_(edges), out_(out), last_run_(last_run) {}
   const Tensor& grad;
   bool wants(size_t input) const { return edges_[input].active(); }
   void set(size_t input, Tensor gradient) { out_[input] = std::move(gradient); }
+  bool last_run() const { return last_run_; }
 
  private:
   const std::vector<Edge>& edges_;
   std::vector<Tensor>& out_;
+  bool last_run_;
 };
 
 using BackwardFn = std::function<void(BackwardContext&)>;

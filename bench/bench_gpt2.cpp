@@ -1,7 +1,8 @@
-// GPT-2 at the 124M shape (random weights): a full fine-tuning step (forward, loss, backward,
-// AdamW) at B=4,T=64 and B=8,T=256, and greedy decoding with the KV cache. tools/oracle/bench_torch.py
-// prints the same lines for transformers' GPT2LMHeadModel + torch.optim.AdamW, so the two can be run
-// one after the other on the same machine.
+// GPT-2 at the 124M shape (random weights): a training step (forward, loss, backward, AdamW) at
+// B=4,T=64 and B=8,T=256 for full fine-tuning and each method of peft/ (bench/gpt2_train_step.h),
+// and greedy decoding with the KV cache. tools/oracle/bench_torch.py prints the same lines for
+// transformers' GPT2LMHeadModel (+ peft) and torch.optim.AdamW, so the two can be run one after the
+// other on the same machine.
 //
 // Peak RSS is the process's high-water mark (VmHWM), reset before each configuration by writing 5
 // to /proc/self/clear_refs. The reset brings the mark down to the current RSS, which still holds
@@ -18,8 +19,8 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "bench/gpt2_train_step.h"
 #include "bench/registry.h"
-#include "nn/adamw.h"
 #include "nn/generate.h"
 #include "nn/gpt2.h"
 
@@ -54,35 +55,6 @@ petl::nn::Gpt2Config bench_config(bool quick) {
   return c;
 }
 
-// One full fine-tuning step per call: every parameter trains, dropout on (model in training mode,
-// as GPT2LMHeadModel.train()), AdamW with lr 1e-4 and weight decay 0.01.
-void train_row(int64_t B, int64_t T, int timed_steps, bool quick) {
-  reset_peak_rss();
-  petl::nn::Gpt2LMHead model(bench_config(quick), /*init_seed=*/1234);
-  model.train(true);
-  petl::nn::AdamW opt(model.trainable_parameters(), {.lr = 1e-4, .weight_decay = 0.01});
-  uint64_t counter = 0;
-  const int64_t V = model.config().vocab_size;
-  std::vector<double> seconds;
-  for (int step = 0; step < timed_steps + 1; ++step) {  // step 0 warms up (allocator, threads)
-    std::vector<int64_t> tokens;  // random ids, new ones every step
-    for (int64_t i = 0; i < B * T; ++i) tokens.push_back(int64_t(petl::random_bits(7, counter++) % uint64_t(V)));
-    const petl::Tensor batch = petl::from_vector(tokens, {B, T});
-    const auto start = Clock::now();
-    opt.zero_grad();
-    const petl::Tensor loss = model.loss(model.forward(batch), batch);
-    petl::backward(loss);
-    opt.step();
-    const double s = std::chrono::duration<double>(Clock::now() - start).count();
-    if (step > 0) seconds.push_back(s);
-  }
-  const double ms = median(seconds) * 1e3;
-  std::printf("gpt2%s train B=%lld T=%lld full-FT  median %.1f ms/step  %.1f tokens/s  peak RSS %.0f MB  (%d steps)\n",
-              quick ? "-quick" : "", (long long)B, (long long)T, ms, double(B * T) / (ms * 1e-3), peak_rss_mb(),
-              timed_steps);
-  std::fflush(stdout);
-}
-
 // Greedy decoding through nn::generate (KV cache): a B-row prompt of P tokens, N new tokens each
 // (EOS banned so every run is N tokens long). Reports generated tokens per second.
 void decode_row(int64_t B, int64_t P, int64_t N, int repeats, bool quick) {
@@ -112,23 +84,31 @@ void decode_row(int64_t B, int64_t P, int64_t N, int repeats, bool quick) {
   std::fflush(stdout);
 }
 
+// Full fine-tuning (gpt2_train_b4_t64, gpt2_train_b8_t256) and one entry per method
+// (gpt2_train_b4_t64_lora, ...): see bench/gpt2_train_step.h.
+void train_entry(const petl::bench::Options& opts, const std::string& method, int64_t B, int64_t T, int steps,
+                 int quick_steps) {
+  if (opts.device != "cpu") {
+    std::printf("gpt2 train %s: CPU only for now (run with --device cpu)\n", method.c_str());
+    return;
+  }
+  petl::bench::train_step_row(method, B, T, opts.quick ? quick_steps : steps, opts.quick);
+}
+
+const bool registered_methods = [] {
+  for (const std::string& method : petl::bench::train_methods()) {
+    const std::string suffix = method == "full" ? "" : "_" + method;
+    petl::bench::registry().push_back({"gpt2_train_b4_t64" + suffix, [method](const petl::bench::Options& o) {
+                                         train_entry(o, method, 4, 64, 3, 2);
+                                       }});
+    petl::bench::registry().push_back({"gpt2_train_b8_t256" + suffix, [method](const petl::bench::Options& o) {
+                                         train_entry(o, method, 8, 256, 2, 1);
+                                       }});
+  }
+  return true;
+}();
+
 }  // namespace
-
-PETL_BENCH("gpt2_train_b4_t64") {
-  if (opts.device != "cpu") {
-    std::printf("gpt2_train_b4_t64: CPU only for now (run with --device cpu)\n");
-    return;
-  }
-  train_row(4, 64, opts.quick ? 2 : 3, opts.quick);
-}
-
-PETL_BENCH("gpt2_train_b8_t256") {
-  if (opts.device != "cpu") {
-    std::printf("gpt2_train_b8_t256: CPU only for now (run with --device cpu)\n");
-    return;
-  }
-  train_row(8, 256, opts.quick ? 1 : 2, opts.quick);
-}
 
 PETL_BENCH("gpt2_decode") {
   if (opts.device != "cpu") {

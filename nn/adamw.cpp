@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "autograd/graph.h"
-#include "autograd/ops.h"
 #include "tensor/kernels.h"
 
 namespace petl::nn {
@@ -42,11 +41,10 @@ void AdamW::step() {
     // Loshchilov & Hutter, "Decoupled Weight Decay Regularization", Algorithm 2 (as torch.optim.AdamW):
     //   m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2,
     //   p = p - lr (m / bc1 / (sqrt(v / bc2) + eps) + wd p),   bc_k = 1 - b_k^t
-    m_[i] = opts_.beta1 * m_[i] + (1 - opts_.beta1) * g;
-    v_[i] = opts_.beta2 * v_[i] + (1 - opts_.beta2) * (g * g);
-    Tensor update = m_[i] / bc1 / (sqrt(v_[i] / bc2) + opts_.eps);
-    if (opts_.weight_decay != 0.0) update = update + opts_.weight_decay * p;
-    kernel::copy_(p, p - opts_.lr * update);  // in place: the parameter's storage is what the model holds
+    // in one fused pass over p, g, m, v (tensor/cpu/adamw.cpp): no temporaries of the parameter's size.
+    kernel::adamw_step_(p, g, m_[i], v_[i],
+                        {.lr = opts_.lr, .beta1 = opts_.beta1, .beta2 = opts_.beta2, .eps = opts_.eps,
+                         .weight_decay = opts_.weight_decay, .bias_correction1 = bc1, .bias_correction2 = bc2});
   }
 }
 

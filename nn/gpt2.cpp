@@ -129,8 +129,14 @@ Tensor Gpt2LMHead::loss(const Tensor& logits, const Tensor& labels) const {
   PETL_CHECK(labels.dim() == 2 && labels.size(1) == T && labels.dtype() == DType::I64,
              "Gpt2LMHead::loss: labels must be int64 [B, ", T, "], got ", dtype_name(labels.dtype()), " ",
              shape_str(labels.shape()));
-  // logits at t predict the label at t + 1
-  return cross_entropy(reshape(slice(logits, 1, 0, T - 1), {-1, V}), reshape(slice(labels, 1, 1, T), {-1}), -100);
+  // logits at t predict the label at t + 1. The labels are shifted left instead of the logits cut
+  // at T - 1 (the last position gets the ignored label -100): the logits then enter the loss as a
+  // view, without a copy of [B, T - 1, V], and the loss's gradient can take their place
+  // (autograd/cross_entropy.cpp). The rows and their mean are the same.
+  const int64_t B = labels.size(0);
+  const Tensor next_labels = kernel::concat(
+      {kernel::slice(labels, 1, 1, T), full({B, 1}, -100.0, DType::I64, labels.device())}, 1);  // [B, T]
+  return cross_entropy(reshape(logits, {-1, V}), reshape(next_labels, {-1}), -100);
 }
 
 SiteMap Gpt2LMHead::sites() {

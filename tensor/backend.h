@@ -27,6 +27,12 @@ struct AttentionOptions {
   double scale = 0.0;  // 0 means 1/sqrt(D)
 };
 
+// One AdamW step's scalars (nn/adamw.h): bias_correction_k = 1 - beta_k^t for the step t.
+struct AdamWStep {
+  double lr = 0.0, beta1 = 0.0, beta2 = 0.0, eps = 0.0, weight_decay = 0.0;
+  double bias_correction1 = 1.0, bias_correction2 = 1.0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -48,6 +54,7 @@ class Backend {
   // out = g * f'(x); y = f(x) is passed for ops whose derivative is cheaper from y (exp, tanh, sqrt).
   virtual void unary_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& y, double param,
                               const Tensor& out) = 0;
+  // out may be a itself (kernel::add_): each element reads only its own index.
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = value where mask != 0 else x; mask (any dtype) already broadcast to x's shape.
   virtual void masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) = 0;
@@ -89,6 +96,7 @@ class Backend {
   virtual void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
                              const Tensor& loss_sum, const Tensor& lse) = 0;
   // dlogits = scale * (softmax(logits) - onehot(target)) for kept rows, 0 for ignored rows.
+  // dlogits may be logits itself (the gradient written over the logits, element by element).
   virtual void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
                                       int64_t ignore_index, double scale, const Tensor& dlogits) = 0;
 
@@ -101,6 +109,11 @@ class Backend {
                                   const Tensor& key_mask, const Tensor& out, const Tensor& lse,
                                   const AttentionOptions& opts, const Tensor& dq, const Tensor& dk,
                                   const Tensor& dv) = 0;
+
+  // ---- optimizers. One fused AdamW update of param, m, v in place from grad: one pass, no
+  // temporaries. All four contiguous, same shape and dtype.
+  virtual void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                          const AdamWStep& step) = 0;
 };
 
 Backend& backend_for(Device device);

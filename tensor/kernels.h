@@ -2,7 +2,7 @@
 // and the shapes it got), allocates the result, and runs the backend of the inputs' device. The
 // definitions live in tensor/kernels/<family>.cpp, one file per section below (views.cpp,
 // copy.cpp, elementwise.cpp, reduce.cpp, softmax.cpp, layer_norm.cpp, matmul.cpp, embedding.cpp,
-// cross_entropy.cpp, attention.cpp). autograd/ builds the differentiable ops on top of these.
+// cross_entropy.cpp, attention.cpp, adamw.cpp). autograd/ builds the differentiable ops on top of these.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -37,6 +37,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
 Tensor unary(UnaryOp op, const Tensor& x, double param = 0.0);
 Tensor unary_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& y, double param = 0.0);
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+void add_(const Tensor& dst, const Tensor& src);  // dst += src (broadcast), dst contiguous
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset);
 
@@ -63,8 +64,10 @@ Tensor embedding_backward(const Tensor& g, const Tensor& ids, int64_t num_embedd
 // ---- losses
 struct CrossEntropyOut { Tensor loss, lse; int64_t count = 0; };  // loss: mean over kept rows
 CrossEntropyOut cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index);
+// With reuse_logits (logits contiguous), dlogits is written over the logits and returned as a tensor
+// sharing their storage: for a caller that holds the last reference to them.
 Tensor cross_entropy_backward(const Tensor& g, const Tensor& logits, const Tensor& targets, const Tensor& lse,
-                              int64_t ignore_index, int64_t count);
+                              int64_t ignore_index, int64_t count, bool reuse_logits = false);
 
 // ---- fused scaled-dot-product attention (see AttentionOptions in tensor/backend.h)
 struct AttentionOut { Tensor out, lse; };
@@ -74,6 +77,10 @@ struct AttentionGrads { Tensor dq, dk, dv; };
 AttentionGrads attention_backward(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& key_mask, const Tensor& out, const Tensor& lse,
                                   const AttentionOptions& opts, bool need_dq, bool need_dk, bool need_dv);
+
+// ---- optimizers (tensor/kernels/adamw.cpp)
+// param, m, v updated in place (their versions bumped) from grad; see nn/adamw.h for the rule.
+void adamw_step_(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWStep& step);
 
 }  // namespace petl::kernel
 

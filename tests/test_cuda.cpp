@@ -448,6 +448,44 @@ TEST_CASE("cuda: embedding gather and scatter-add, out-of-range ids rejected") {
   }
 }
 
+TEST_CASE("cuda: cross entropy backward written over the logits matches the CPU") {
+  if (!petl::cuda_available()) PETL_SKIP("no CUDA device");
+  for (DType dt : {DType::F64, DType::F32}) {
+    const int64_t rows = 9, classes = 300;
+    Tensor logits = rand_cpu({rows, classes}, dt, 92);
+    std::vector<int64_t> t(static_cast<size_t>(rows));
+    for (int64_t i = 0; i < rows; ++i) t[size_t(i)] = i == 4 ? -100 : (i * 31) % classes;
+    Tensor targets = from_vector(t, {rows});
+    auto want = kernel::cross_entropy(logits, targets, -100);
+    Tensor dl = on_gpu(logits);
+    auto got = kernel::cross_entropy(dl, on_gpu(targets), -100);
+    Tensor g = full({}, 0.8, dt);
+    Tensor d = kernel::cross_entropy_backward(on_gpu(g), dl, on_gpu(targets), got.lse, -100, got.count, true);
+    CHECK(d.storage() == dl.storage());  // the gradient took the logits' place
+    check_close(d, kernel::cross_entropy_backward(g, logits, targets, want.lse, -100, want.count), tol_for(dt),
+                std::string("in-place cross_entropy backward ") + name(dt));
+  }
+}
+
+TEST_CASE("cuda: fused AdamW step matches the CPU") {
+  if (!petl::cuda_available()) PETL_SKIP("no CUDA device");
+  for (DType dt : {DType::F64, DType::F32}) {
+    const Shape shape = {7, 1000};
+    Tensor p = rand_cpu(shape, dt, 93), g = rand_cpu(shape, dt, 94);
+    Tensor m = kernel::binary(BinaryOp::Mul, rand_cpu(shape, dt, 95), full({}, 0.1, dt));
+    Tensor v = kernel::binary(BinaryOp::Mul, kernel::unary(UnaryOp::Exp, rand_cpu(shape, dt, 96)), full({}, 0.01, dt));
+    Tensor dp = on_gpu(p), dm = on_gpu(m), dv = on_gpu(v);
+    const AdamWStep step{.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.05,
+                         .bias_correction1 = 1 - std::pow(0.9, 3), .bias_correction2 = 1 - std::pow(0.999, 3)};
+    kernel::adamw_step_(p, g, m, v, step);
+    kernel::adamw_step_(dp, on_gpu(g), dm, dv, step);
+    const std::string what = std::string("adamw ") + name(dt);
+    check_close(dp, p, tol_for(dt, kF32Elementwise), what + " param");
+    check_close(dm, m, tol_for(dt, kF32Elementwise), what + " m");
+    check_close(dv, v, tol_for(dt, kF32Elementwise), what + " v");
+  }
+}
+
 TEST_CASE("cuda: cross entropy with an ignore index, forward and backward") {
   if (!petl::cuda_available()) PETL_SKIP("no CUDA device");
   for (DType dt : {DType::F64, DType::F32}) {

@@ -45,6 +45,8 @@ class CpuBackend final : public Backend {
   void attention_backward(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v,
                           const Tensor& key_mask, const Tensor& out, const Tensor& lse, const AttentionOptions& opts,
                           const Tensor& dq, const Tensor& dk, const Tensor& dv) override;
+  void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                  const AdamWStep& step) override;
 };
 
 }  // namespace petl

@@ -48,6 +48,8 @@ class CudaBackend final : public Backend {
   void attention_backward(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v,
                           const Tensor& key_mask, const Tensor& out, const Tensor& lse, const AttentionOptions& opts,
                           const Tensor& dq, const Tensor& dk, const Tensor& dv) override;
+  void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                  const AdamWStep& step) override;
 };
 
 }  // namespace petl

@@ -39,10 +39,15 @@ CrossEntropyOut cross_entropy(const Tensor& logits, const Tensor& targets, int64
 }
 
 Tensor cross_entropy_backward(const Tensor& g, const Tensor& logits, const Tensor& targets, const Tensor& lse,
-                              int64_t ignore_index, int64_t count) {
+                              int64_t ignore_index, int64_t count, bool reuse_logits) {
   PETL_CHECK(g.numel() == 1, "cross_entropy_backward: gradient must be a scalar, got ", shape_str(g.shape()));
+  PETL_CHECK(!reuse_logits || logits.is_contiguous(),
+             "cross_entropy_backward: the logits can hold the gradient only when contiguous, got ",
+             shape_str(logits.shape()));
   const double scale = g.item() / double(std::max<int64_t>(count, 1));
-  Tensor d = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  // Each element's gradient depends only on its own logit and the row's lse, so the backends may
+  // write it over the logit it reads.
+  Tensor d = reuse_logits ? logits : Tensor::empty(logits.shape(), logits.dtype(), logits.device());
   if (d.numel())
     backend_for(logits.device()).cross_entropy_backward(contiguous(logits), contiguous(targets), lse, ignore_index,
                                                         scale, d);

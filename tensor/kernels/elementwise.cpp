@@ -58,6 +58,15 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+void add_(const Tensor& dst, const Tensor& src) {
+  check_compatible(dst, src, "add_");
+  PETL_CHECK(broadcast_shapes(dst.shape(), src.shape(), "add_") == dst.shape(), "add_: ", shape_str(src.shape()),
+             " does not broadcast to the destination ", shape_str(dst.shape()));
+  PETL_CHECK(dst.is_contiguous(), "add_: the destination ", shape_str(dst.shape()), " must be contiguous");
+  if (dst.numel()) backend_for(dst.device()).binary(BinaryOp::Add, dst, expand(src, dst.shape()), dst);
+  dst.bump_version();
+}
+
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   check_defined(x, "masked_fill", "input");
   check_defined(mask, "masked_fill", "mask");

@@ -7,19 +7,24 @@ after the other on one machine:
 
 (tools/oracle/compare_attention.py alternates the attention entries of both and prints median ratios.)
 
-transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), every
-parameter trained with torch.optim.AdamW (lr 1e-4, weight decay 0.01), float32, 2 threads; medians
-over the timed steps after one warm-up step. Decoding: greedy generate() with the KV cache, EOS
-banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each configuration.
+transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), trained
+with torch.optim.AdamW (lr 1e-4, weight decay 0.01) over the trainable parameters, float32, 2
+threads; medians over the timed steps after one warm-up step. Methods (entry suffixes as petl_bench's):
+full fine-tuning (no suffix), _lora (peft LoraConfig r=8, alpha 8, c_attn), _prefix (peft
+PrefixTuningConfig, 10 virtual tokens), _prompt (peft PromptTuningConfig, 10 virtual tokens), _ia3
+(peft IA3Config, its GPT-2 defaults), _bitfit (biases only, plain torch). The adapter methods
+(houlsby, parallel, mam) have no peft implementation and no row here. Decoding: greedy generate()
+with the KV cache, EOS banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each
+configuration.
 
 Attention: torch.nn.functional.scaled_dot_product_attention, float32, causal, q/k/v [B, H, T, D];
 forward alone (no autograd) and forward + backward (dQ, dK, dV), at 1 and 2 threads, each the median
-of individually timed calls after one warm-up call, wall clock and process CPU time. The decoding entry (one query over 80 keys) uses
-is_causal=False: torch aligns its causal mask top-left, petl bottom-right, and for a single query
-petl's causal rule shows every key.
+of individually timed calls after one warm-up call, wall clock and process CPU time. The decoding
+entry (one query over 80 keys) uses is_causal=False: torch aligns its causal mask top-left, petl
+bottom-right, and for a single query petl's causal rule shows every key.
 
-  --only NAME[,NAME...]   gpt2_train_b4_t64, gpt2_train_b8_t256, gpt2_decode, cpu_attention,
-                          cpu_attention_b8_t256, cpu_attention_b4_t64, cpu_attention_decode
+  --only NAME[,NAME...]   gpt2_train_b4_t64[_METHOD], gpt2_train_b8_t256[_METHOD], gpt2_decode,
+                          cpu_attention, cpu_attention_b8_t256, cpu_attention_b4_t64, cpu_attention_decode
   --quick                 the CI smoke shape petl_bench --quick uses (2 layers, d=128, V=4096)
   --threads N             torch intra-op threads (default 2)
 """
@@ -51,28 +56,57 @@ def bench_config(quick):
     return GPT2Config()  # gpt2 124M
 
 
-def train_row(batch, length, timed_steps, quick):
+METHODS = ["full", "lora", "prefix", "prompt", "ia3", "bitfit"]
+
+
+def attach(method, model):
+    """The model wrapped for `method` (peft's get_peft_model, or the model with some parameters frozen)."""
+    if method == "full":
+        return model
+    if method == "bitfit":
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.endswith(".bias"))
+        return model
+    import peft
+
+    if method == "lora":
+        config = peft.LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=8, lora_dropout=0.0,
+                                 target_modules=["c_attn"], fan_in_fan_out=True)
+    elif method == "prefix":
+        config = peft.PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10)
+    elif method == "prompt":
+        config = peft.PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10)
+    elif method == "ia3":
+        config = peft.IA3Config(task_type="CAUSAL_LM")
+    else:
+        raise SystemExit(f"bench_torch: unknown method {method!r}")
+    return peft.get_peft_model(model, config)
+
+
+def train_row(batch, length, timed_steps, quick, method="full"):
     reset_peak_rss()
     torch.manual_seed(1234)
-    model = GPT2LMHeadModel(bench_config(quick))
+    model = attach(method, GPT2LMHeadModel(bench_config(quick)))
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.01)
     gen = torch.Generator().manual_seed(7)
-    vocab = model.config.vocab_size
-    seconds = []
+    vocab = bench_config(quick).vocab_size
+    seconds, cpu_seconds = [], []
     for step in range(timed_steps + 1):  # step 0 warms up
         ids = torch.randint(0, vocab, (batch, length), generator=gen)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         opt.step()
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         if step > 0:
             seconds.append(elapsed)
+            cpu_seconds.append(cpu)
     ms = statistics.median(seconds) * 1e3
     tag = "-quick" if quick else ""
-    print(f"torch gpt2{tag} train B={batch} T={length} full-FT  median {ms:.1f} ms/step  "
+    print(f"torch gpt2{tag} train B={batch} T={length} {method:<8} median {ms:.1f} ms/step "
+          f"(CPU {statistics.median(cpu_seconds):.1f} s)  "
           f"{batch * length / (ms * 1e-3):.1f} tokens/s  peak RSS {peak_rss_mb():.0f} MB  ({timed_steps} steps)",
           flush=True)
 
@@ -152,8 +186,6 @@ def main():
     q = args.quick
     t, n = (0.2 if q else 1.0), args.threads
     entries = {
-        "gpt2_train_b4_t64": lambda: train_row(4, 64, 2 if q else 3, q),
-        "gpt2_train_b8_t256": lambda: train_row(8, 256, 1 if q else 2, q),
         "gpt2_decode": lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q),
         # bench/bench_attention.cpp's shapes (quick: its smaller CI sizes)
         "cpu_attention": lambda: attention_rows(*((1, 12, 128, 128) if q else (4, 12, 256, 256)), 64, True, t, n),
@@ -162,6 +194,10 @@ def main():
         "cpu_attention_b4_t64": lambda: attention_rows(4, 12, 64, 64, 64, True, t, n),
         "cpu_attention_decode": lambda: attention_rows(1, 12, 1, 80, 64, False, t, n),
     }
+    for method in METHODS:
+        suffix = "" if method == "full" else "_" + method
+        entries["gpt2_train_b4_t64" + suffix] = lambda m=method: train_row(4, 64, 2 if q else 3, q, m)
+        entries["gpt2_train_b8_t256" + suffix] = lambda m=method: train_row(8, 256, 1 if q else 2, q, m)
     for name in args.only.split(","):
         if name not in entries:
             raise SystemExit(f"bench_torch: unknown entry {name!r}; known: {', '.join(entries)}")

@@ -1,0 +1,21 @@
+// One GPT-2 training step (forward, loss, backward, AdamW) per fine-tuning method, timed at a given
+// batch shape: the per-method entries of petl_bench (bench/bench_gpt2.cpp). tools/oracle/bench_torch.py
+// prints the same lines for transformers + peft.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace petl::bench {
+
+// "full" (every parameter), "lora" (r = 8 on c_attn), "prefix" (10 virtual tokens, peft's flat
+// table), "prompt" (10 virtual tokens), "ia3" (peft's GPT-2 defaults), "bitfit", "houlsby"
+// (bottleneck 64), "parallel" (FFN, r = 512, s = 4), "mam" (prefix 30/800 + parallel adapter).
+const std::vector<std::string>& train_methods();
+
+// Builds the 124M model (or the CI smoke shape when quick), attaches `method`, runs one warm-up and
+// `timed_steps` timed steps and prints one line: median ms/step, tokens/s, peak RSS, GFLOP/s and
+// the share of the arithmetic floor at this process's measured GEMM rate.
+void train_step_row(const std::string& method, int64_t B, int64_t T, int timed_steps, bool quick);
+
+}  // namespace petl::bench
