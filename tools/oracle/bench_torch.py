@@ -9,7 +9,13 @@ parameter trained with torch.optim.AdamW (lr 1e-4, weight decay 0.01), float32, 
 over the timed steps after one warm-up step. Decoding: greedy generate() with the KV cache, EOS
 banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each configuration.
 
-  --only NAME[,NAME...]   gpt2_train_b4_t64, gpt2_train_b8_t256, gpt2_decode
+GEMM entries (cpu_gemm, cpu_gemm_gpt2_b4_t64, cpu_gemm_gpt2_b8_t256; not run by default): torch.matmul
+on the shapes of bench/gemm_shapes.h, operands laid out as there (transposed views), float32
+GFLOP/s at 1 and 2 threads, the median of 3 samples of at least 0.1 s after one warm-up call --
+the lines petl_bench's entries of the same names print. tools/bench_compare.py alternates the two.
+
+  --only NAME[,NAME...]   gpt2_train_b4_t64, gpt2_train_b8_t256, gpt2_decode, cpu_gemm, cpu_gemm_gpt2_b4_t64,
+                          cpu_gemm_gpt2_b8_t256
   --quick                 the CI smoke shape petl_bench --quick uses (2 layers, d=128, V=4096)
   --threads N             torch intra-op threads (default 2)
 """
@@ -91,6 +97,66 @@ def decode_row(batch, prompt, new, repeats, quick):
           f"({repeats} runs)", flush=True)
 
 
+# bench/gemm_shapes.h, shape for shape: (label, batch, M, N, K, A transposed, B transposed).
+def issue_gemm_shapes():
+    return [("issue", 1, 1024, 1024, 1024, False, False), ("issue", 1, 768, 3072, 256, False, False),
+            ("issue", 1, 3072, 768, 256, False, False)]
+
+
+def gpt2_gemm_shapes(batch, length):
+    rows, d, vocab, heads, hd = batch * length, 768, 50257, 12, 64
+    shapes = []
+    for name, fan_in, fan_out in (("c_attn", d, 3 * d), ("attn.c_proj", d, d), ("c_fc", d, 4 * d),
+                                  ("mlp.c_proj", 4 * d, d)):
+        shapes += [(f"{name}.fwd", 1, rows, fan_out, fan_in, False, False),
+                   (f"{name}.dx", 1, rows, fan_in, fan_out, False, True),
+                   (f"{name}.dW", 1, fan_in, fan_out, rows, True, False)]
+    shapes += [("lm_head.fwd", 1, rows, vocab, d, False, True), ("lm_head.dh", 1, rows, d, vocab, False, False),
+               ("lm_head.dW", 1, d, vocab, rows, True, False),
+               ("attn.QK^T", batch * heads, length, length, hd, False, True),
+               ("attn.PV", batch * heads, length, hd, length, False, False),
+               ("attn.P^TdO", batch * heads, length, hd, length, True, False)]
+    return shapes
+
+
+def gemm_operand(batch, rows, cols, transposed):
+    shape = (batch, cols, rows) if transposed else (batch, rows, cols)
+    x = torch.randn(shape[1:] if batch == 1 else shape)
+    return x.transpose(-1, -2) if transposed else x
+
+
+def median_seconds_per_call(f, samples, min_seconds):
+    f()
+    per_call = []
+    for _ in range(samples):
+        calls, start = 0, time.perf_counter()
+        while True:
+            f()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        per_call.append(elapsed / calls)
+    return sorted(per_call)[len(per_call) // 2]
+
+
+def gemm_rows(shapes, quick):
+    threads_before = torch.get_num_threads()
+    print(f"gemm kernel: torch {torch.__version__} ({'MKL' if torch.backends.mkl.is_available() else 'no MKL'})",
+          flush=True)
+    for label, batch, m, n, k, a_t, b_t in shapes:
+        a, b = gemm_operand(batch, m, k, a_t), gemm_operand(batch, k, n, b_t)
+        gflops = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            seconds = median_seconds_per_call(lambda: torch.matmul(a, b), 1 if quick else 3, 0.02 if quick else 0.1)
+            gflops.append(2.0 * batch * m * n * k / seconds * 1e-9)
+        print(f"torch gemm f32 {label:<12} {m:5d}x{n:5d}x{k:5d} {'T' if a_t else 'N'}{'T' if b_t else 'N'} "
+              f"batch {batch:3d}   1 thread {gflops[0]:7.1f} GFLOP/s   2 threads {gflops[1]:7.1f} GFLOP/s   "
+              f"(x{gflops[1] / gflops[0]:.2f})", flush=True)
+    torch.set_num_threads(threads_before)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="gpt2_train_b4_t64,gpt2_train_b8_t256,gpt2_decode")
@@ -104,6 +170,9 @@ def main():
         "gpt2_train_b4_t64": lambda: train_row(4, 64, 2 if q else 3, q),
         "gpt2_train_b8_t256": lambda: train_row(8, 256, 1 if q else 2, q),
         "gpt2_decode": lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q),
+        "cpu_gemm": lambda: gemm_rows(issue_gemm_shapes(), q),
+        "cpu_gemm_gpt2_b4_t64": lambda: gemm_rows(gpt2_gemm_shapes(4, 64), q),
+        "cpu_gemm_gpt2_b8_t256": lambda: gemm_rows(gpt2_gemm_shapes(8, 256), q),
     }
     for name in args.only.split(","):
         if name not in entries:
