@@ -3,6 +3,8 @@
 // dimension, so transposed and row-strided views (backward's a^T and b^T, a slice of a wider
 // matrix) cost no copy; only a layout BLAS cannot express (two non-unit strides, broadcast rows)
 // is first copied into a contiguous buffer.
+#include <omp.h>
+
 #include <climits>
 #include <optional>
 
@@ -60,11 +62,16 @@ void CpuBackend::matmul(const Tensor& a, const Tensor& c, const Tensor& out, boo
       cpu::gemm<T>(M, N, K, A.data + b * A.batch_stride, A.layout, C.data + b * C.batch_stride, C.layout,
                    po + b * M * N, ldo, accumulate);
     };
-    // Small matrices (attention's per-head products): one product per thread, each single-threaded.
-    // Large ones: the GEMM kernel splits each product across the threads itself.
-    const bool small = double(M) * double(N) * double(K) < 128.0 * 128.0 * 128.0;
-    const bool worth_threads = double(batch) * double(M) * double(N) * double(K) >= double(cpu::kParallelGrain) * 16;
-    if (batch > 1 && small) {
+    // A batch (attention's per-head products): one product per thread, each single-threaded; this
+    // needs no synchronization inside a product, where a threaded GEMM on a 256x256x64 product
+    // spends more time in its barriers than in arithmetic (docs/performance.md, section 4). A batch
+    // too short to share evenly among the threads, of products large enough to split, and a single
+    // product: one after the other, the GEMM kernel splitting each across the threads itself.
+    const double macs = double(M) * double(N) * double(K);
+    const bool small = macs < 128.0 * 128.0 * 128.0;
+    const bool even_share = batch >= 4 * int64_t(omp_get_max_threads());
+    const bool worth_threads = double(batch) * macs >= double(cpu::kParallelGrain) * 16;
+    if (batch > 1 && (small || even_share)) {
 #pragma omp parallel for if (worth_threads)
       for (int64_t b = 0; b < batch; ++b) one(b);
     } else {
