@@ -131,14 +131,23 @@ TEST_CASE("gemm: the backend's accumulate mode adds the product to what out hold
 TEST_CASE("gemm: one and two OpenMP threads agree, for one large product and for a batch of small ones") {
   const Tensor a = randn({300, 200}), b = kernel::transpose(randn({250, 200}), 0, 1);
   const Tensor qa = randn({24, 32, 16}), qb = randn({24, 16, 32});
+  // A batch of 8 products above 128^3 multiply-adds each: one product per thread at 2 threads.
+  const Tensor ba = randn({8, 130, 128}), bb = kernel::transpose(randn({8, 130, 128}), 1, 2);
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
   const std::vector<double> large1 = kernel::matmul(a, b).to_vector(), small1 = kernel::matmul(qa, qb).to_vector();
+  const Tensor batched1 = kernel::matmul(ba, bb);
   omp_set_num_threads(2);
   const std::vector<double> large2 = kernel::matmul(a, b).to_vector(), small2 = kernel::matmul(qa, qb).to_vector();
+  const Tensor batched2 = kernel::matmul(ba, bb);
   omp_set_num_threads(threads);
   CHECK(max_abs_diff(large1, large2) < tolerance(DType::F32, 200));
   CHECK(max_abs_diff(small1, small2) < tolerance(DType::F32, 16));
+  CHECK(max_abs_diff(batched1.to_vector(), batched2.to_vector()) < tolerance(DType::F32, 128));
   CHECK(max_abs_diff(large1, naive(a, b)) < tolerance(DType::F32, 200));
+  for (int64_t i : {int64_t(0), int64_t(7)}) {
+    auto item = [&](const Tensor& x) { return kernel::reshape(kernel::slice(x, 0, i, i + 1), {x.size(1), x.size(2)}); };
+    CHECK(max_abs_diff(item(batched2).to_vector(), naive(item(ba), item(bb))) < tolerance(DType::F32, 128));
+  }
   MESSAGE("GEMM kernel: ", std::string(cpu::gemm_library()));
 }
