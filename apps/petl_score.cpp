@@ -8,7 +8,10 @@
 // output line per distinct input, in order of first appearance in REFS. Prints one
 // "METRIC VALUE" line per metric, in the official scorer's scale (E2E: BLEU NIST METEOR ROUGE_L
 // CIDEr; WebNLG: BLEU and TER for all / seen / unseen categories; DART: BLEU METEOR TER; XSum:
-// ROUGE-1/2/L/Lsum mean F1). METEOR needs its data files (--meteor-data, or PETL_METEOR_DATA);
+// ROUGE-1/2/L/Lsum mean F1). WebNLG and DART outputs and references first go through the text
+// steps of the official evaluations (tokenized at every \W character, lowercased, WebNLG also
+// transliterated to ASCII; train/metrics/data_to_text_text.h), so raw outputs score as the official
+// scripts score them. METEOR needs its data files (--meteor-data, or PETL_METEOR_DATA);
 // without them the METEOR line is replaced by a note on stderr, never by another number.
 #include <cstdio>
 #include <cstring>

@@ -50,6 +50,20 @@ void AdamW::step() {
   }
 }
 
+void AdamW::load_state(int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v) {
+  PETL_CHECK(steps >= 0, "AdamW: a saved step count must be >= 0, got ", steps);
+  PETL_CHECK(m.size() == params_.size() && v.size() == params_.size(), "AdamW: the saved state has ", m.size(),
+             " first and ", v.size(), " second moments for ", params_.size(), " parameters");
+  for (size_t i = 0; i < params_.size(); ++i) {
+    PETL_CHECK(m[i].shape() == params_[i].shape() && v[i].shape() == params_[i].shape(), "AdamW: saved moment ", i,
+               " has shape ", shape_str(m[i].shape()), " / ", shape_str(v[i].shape()), ", the parameter ",
+               shape_str(params_[i].shape()));
+    m_[i] = contiguous(to(m[i].detach(), params_[i].device()));
+    v_[i] = contiguous(to(v[i].detach(), params_[i].device()));
+  }
+  t_ = steps;
+}
+
 void AdamW::set_lr(double lr) {
   check_lr(lr);
   opts_.lr = lr;

@@ -30,6 +30,12 @@ class AdamW {
   double lr() const { return opts_.lr; }
   int64_t steps() const { return t_; }
 
+  // The state a resumed run restores (train --resume): the step count t and the moments m and v,
+  // one per parameter in the order given to the constructor. load_state checks the count and shapes.
+  const std::vector<Tensor>& first_moments() const { return m_; }
+  const std::vector<Tensor>& second_moments() const { return v_; }
+  void load_state(int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v);
+
  private:
   std::vector<Tensor> params_, m_, v_;
   AdamWOptions opts_;

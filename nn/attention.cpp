@@ -59,10 +59,14 @@ Tensor MultiHeadAttention::operator()(const Tensor& q, Tensor k, Tensor v, Tenso
   }
   for (const auto& hook : key_values.hooks()) {  // K <- [P_k ; K], V <- [P_v ; V]
     KeyValueRows rows = hook->rows(B);
+    if (!rows.k.defined()) continue;  // no extra rows in this call
     const Shape shape{B, heads, rows.k.size(2), q.size(3)};
+    if (rows.mask.defined() && !key_mask.defined()) key_mask = ones({B, k.size(2)}, DType::F32, q.device());
     k = concat({expand(rows.k, shape), k}, 2);
     v = concat({expand(rows.v, shape), v}, 2);
-    if (key_mask.defined()) key_mask = concat({ones({B, shape[2]}, DType::F32, q.device()), key_mask}, 1);
+    if (key_mask.defined())
+      key_mask = concat({rows.mask.defined() ? kernel::to(rows.mask, DType::F32) : ones({B, shape[2]}, DType::F32, q.device()),
+                         key_mask}, 1);
   }
   if (training && dropout > 0.0) return explicit_attention(q, k, v, key_mask, causal);
   AttentionOptions opts;

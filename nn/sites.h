@@ -46,9 +46,13 @@ class LinearHook {
 };
 
 // Extra key and value rows that every query of the attention sees: k, v of shape [B, H, P, d_h]
-// (or [1, H, P, d_h], shared by every batch row). `batch` is the B of the current call.
+// (or [1, H, P, d_h], shared by every batch row). `batch` is the B of the current call. `mask`
+// [B, P] (1 = visible, 0 = hidden) lets rows of one batch see different numbers of extra rows (a
+// mixed-task batch, peft/mixed_batch.h); undefined = all visible. A hook with no rows for this call
+// returns k undefined.
 struct KeyValueRows {
   Tensor k, v;
+  Tensor mask{};  // default-initialized: hooks without a mask write {k, v}
 };
 class KeyValueHook {
  public:

@@ -41,6 +41,12 @@ bool name_matches_any(const std::string& name, const std::vector<std::string>& p
   return false;
 }
 
+std::string join_patterns(const std::vector<std::string>& patterns) {
+  std::string list;
+  for (const auto& p : patterns) list += (list.empty() ? "" : ", ") + p;
+  return list;
+}
+
 Tensor LinearTarget::math_weight() const {
   return layout == nn::WeightLayout::InOut ? weight : transpose(weight, 0, 1);
 }
@@ -70,11 +76,7 @@ std::vector<LinearTarget> linear_targets(const nn::Module& model, const nn::Site
     t.out = t.math_weight().size(1);
     out.push_back(std::move(t));
   }
-  if (out.empty()) {
-    std::string list;
-    for (const auto& p : patterns) list += (list.empty() ? "" : ", ") + p;
-    throw Error("peft: no linear site matches the target modules [" + list + "]");
-  }
+  if (out.empty()) throw Error("peft: no linear site matches the target modules [" + join_patterns(patterns) + "]");
   return out;
 }
 

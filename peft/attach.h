@@ -18,8 +18,11 @@ namespace petl::peft {
 
 bool name_matches(const std::string& name, const std::string& pattern);
 bool name_matches_any(const std::string& name, const std::vector<std::string>& patterns);
+// "a, b, c": patterns (or any names) for an error message.
+std::string join_patterns(const std::vector<std::string>& patterns);
 
-// The sites whose name matches one of `patterns`, in model order.
+// The sites whose name matches one of `patterns`, in model order. Every method selects its sites
+// this one way (LoRA and (IA)^3 their linear sites, the adapters their sublayer sites).
 template <class SiteT>
 std::vector<std::pair<std::string, SiteT*>> select_sites(const std::vector<std::pair<std::string, SiteT*>>& sites,
                                                          const std::vector<std::string>& patterns) {

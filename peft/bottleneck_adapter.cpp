@@ -64,7 +64,7 @@ BottleneckOptions pfeiffer(int64_t m) {
   o.activation = AdapterActivation::Relu;
   o.init = AdapterInit::Bert;
   o.reads_residual_sum = true;
-  o.site_suffixes = {".mlp"};
+  o.sites = {"mlp"};
   o.train_layer_norms = false;
   return o;
 }
@@ -101,16 +101,13 @@ void BottleneckAdapters::attach(nn::SiteMap& sites, const nn::Module& base) {
   if (options_.train_layer_norms)
     for (auto& [name, p] : base.named_parameters())
       if (is_layer_norm_parameter(name)) p.set_requires_grad(true);
-  for (auto& [name, site] : sites.sublayers) {
-    bool selected = false;
-    for (const std::string& suffix : options_.site_suffixes) selected = selected || name.ends_with(suffix);
-    if (!selected) continue;
+  for (auto& [name, site] : select_sites(sites.sublayers, options_.sites)) {
     auto adapter = register_module(name + "_adapter", std::make_shared<BottleneckAdapter>(width_, options_, gen_));
     site->attach(adapter);
     adapters.emplace_back(name + "_adapter", adapter);
     attached_.emplace_back(site, adapter.get());
   }
-  PETL_CHECK(!attached_.empty(), "BottleneckAdapters: no sublayer site matches the selected suffixes");
+  PETL_CHECK(!attached_.empty(), "BottleneckAdapters: no sublayer site matches [", join_patterns(options_.sites), "]");
 }
 
 void BottleneckAdapters::detach() {

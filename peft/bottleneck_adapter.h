@@ -23,6 +23,7 @@
 #include "nn/layers.h"
 #include "nn/module.h"
 #include "nn/sites.h"
+#include "peft/attach.h"
 
 namespace petl::peft {
 
@@ -39,7 +40,7 @@ struct BottleneckOptions {
   AdapterActivation activation = AdapterActivation::Relu;
   AdapterInit init = AdapterInit::Houlsby;
   bool reads_residual_sum = false;                      // z = r + h (Pfeiffer on GPT-2) instead of h
-  std::vector<std::string> site_suffixes = {".attn", ".mlp"};  // which sublayer sites get an adapter
+  std::vector<std::string> sites = {"attn", "mlp"};      // which sublayer sites get one (attach.h patterns)
   bool train_layer_norms = true;                        // Houlsby trains every LayerNorm (PEFT.md §2.3)
 };
 
@@ -69,7 +70,7 @@ class BottleneckAdapters : public nn::Module {
  public:
   BottleneckAdapters(int64_t d, BottleneckOptions options, uint64_t seed);
   // Freezes `base` (then unfreezes its LayerNorms if options.train_layer_norms) and attaches an
-  // adapter to every sublayer site whose name ends with one of options.site_suffixes.
+  // adapter to every sublayer site matching options.sites (peft/attach.h select_sites).
   void attach(nn::SiteMap& sites, const nn::Module& base);
   void detach();
   std::vector<std::pair<std::string, std::shared_ptr<BottleneckAdapter>>> adapters;

@@ -49,6 +49,8 @@ class LoraLinear : public nn::Module, public nn::LinearHook {
   void merge();
   void unmerge();
   bool merged() const { return merged_; }
+  // Dropout masks come from this generator (train reseeds it per micro-batch for reproducible runs).
+  Generator& dropout_generator() { return dropout_gen_; }
 
   Tensor lora_A, lora_B;
   LinearTarget target;

@@ -60,16 +60,13 @@ ParallelAdapters::ParallelAdapters(int64_t d, ParallelOptions options, uint64_t 
 void ParallelAdapters::attach(nn::SiteMap& sites, const nn::Module& base) {
   PETL_CHECK(attached_.empty(), "ParallelAdapters: already attached");
   base.set_trainable(false);
-  for (auto& [name, site] : sites.sublayers) {
-    bool selected = false;
-    for (const std::string& suffix : options_.site_suffixes) selected = selected || name.ends_with(suffix);
-    if (!selected) continue;
+  for (auto& [name, site] : select_sites(sites.sublayers, options_.sites)) {
     auto adapter = register_module(name + "_adapter", std::make_shared<ParallelAdapter>(width_, options_, gen_));
     site->attach(adapter);
     adapters.emplace_back(name + "_adapter", adapter);
     attached_.emplace_back(site, adapter.get());
   }
-  PETL_CHECK(!attached_.empty(), "ParallelAdapters: no sublayer site matches the selected suffixes");
+  PETL_CHECK(!attached_.empty(), "ParallelAdapters: no sublayer site matches [", join_patterns(options_.sites), "]");
 }
 
 void ParallelAdapters::detach() {

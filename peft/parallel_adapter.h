@@ -20,6 +20,7 @@
 #include "nn/layers.h"
 #include "nn/module.h"
 #include "nn/sites.h"
+#include "peft/attach.h"
 
 namespace petl::peft {
 
@@ -36,7 +37,9 @@ struct ParallelOptions {
   bool learned_scaling = false;               // s a trainable scalar, init 1
   ParallelInput input = ParallelInput::SublayerIn;
   ParallelInit init = ParallelInit::Lora;
-  std::vector<std::string> site_suffixes = {".mlp"};  // FFN by default (He et al.'s best placement)
+  // The sublayer sites that get an adapter, as peft/attach.h patterns: FFN by default (He et al.'s
+  // best placement); {"attn", "mlp"} adds GPT-2's attention, {"heads"} the merged heads before W_o.
+  std::vector<std::string> sites = {"mlp"};
 };
 
 // He et al.'s plain PA (s = 1, bert init) and scaled PA (s = 4, lora init), on the FFN.

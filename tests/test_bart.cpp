@@ -47,7 +47,7 @@ std::vector<double> full_last_logits(BartForConditionalGeneration& model, const 
 
 }  // namespace
 
-TEST_CASE("bart decoding: step-by-step logits with the caches equal the full forward; select_rows") {
+TEST_CASE("bart decoding: step-by-step logits with the caches equal the full forward, and select_rows") {
   BartForConditionalGeneration model(tiny(), 31);
   model.train(false);
   NoGradGuard no_grad;
@@ -183,7 +183,7 @@ TEST_CASE("bart parity: logits, loss and every gradient equal transformers' on a
   check_bart_parity("tests/fixtures/bart");
 }
 
-TEST_CASE("bart parity at the real BART-large shape (random weights; PETL_ORACLE_REAL_DIR)") {
+TEST_CASE("bart parity at the real BART-large shape (random weights, PETL_ORACLE_REAL_DIR)") {
   // tools/oracle/model_fixtures.py --shape real --out DIR writes DIR/bart (about 3 GB, not committed)
   const char* dir = std::getenv("PETL_ORACLE_REAL_DIR");
   if (!dir) PETL_SKIP("PETL_ORACLE_REAL_DIR is not set (run tools/oracle/model_fixtures.py --shape real)");
@@ -219,7 +219,7 @@ TEST_CASE("bart parity: 10 AdamW steps give transformers' losses") {
 #include "nn/checkpoint.h"
 #include "support/temp_dir.h"
 
-TEST_CASE("bart checkpoint: tied copies, no prefix and a missing final_logits_bias all load; save round-trips") {
+TEST_CASE("bart checkpoint: tied copies, no prefix and a missing final_logits_bias all load, and save round-trips") {
   const std::string fixture = "tests/fixtures/bart";
   const testing::HfReference ref = testing::load_reference(fixture);
   auto model = load_bart(fixture + "/model");

@@ -208,7 +208,7 @@ TEST_CASE("gpt2 parity: logits, loss and every gradient equal transformers' on a
   check_gpt2_parity("tests/fixtures/gpt2");
 }
 
-TEST_CASE("gpt2 parity at the real GPT-2 124M shape (random weights; PETL_ORACLE_REAL_DIR)") {
+TEST_CASE("gpt2 parity at the real GPT-2 124M shape (random weights, PETL_ORACLE_REAL_DIR)") {
   // tools/oracle/model_fixtures.py --shape real --out DIR writes DIR/gpt2 (about 1 GB, not committed)
   const char* dir = std::getenv("PETL_ORACLE_REAL_DIR");
   if (!dir) PETL_SKIP("PETL_ORACLE_REAL_DIR is not set (run tools/oracle/model_fixtures.py --shape real)");
@@ -328,7 +328,7 @@ TEST_CASE("gpt2 checkpoint: the hub layout (no prefix, attn.bias buffers, lm_hea
   CHECK(fixture_logits(*loaded, ref) == expected);
 }
 
-TEST_CASE("gpt2 checkpoint: save and load round-trip in the transformers layout; bad files are clear errors") {
+TEST_CASE("gpt2 checkpoint: save and load round-trip in the transformers layout, and bad files are clear errors") {
   const testing::HfReference ref = testing::load_reference(kGpt2Dir);
   auto model = load_gpt2(kGpt2Dir + "/model");
   model->train(false);

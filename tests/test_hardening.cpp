@@ -15,7 +15,8 @@
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/error.h"
 #include "train/lib/command_line.h"
-#include "train/lib/demo_task.h"
+#include "train/lib/trainer.h"
+#include "support/temp_dir.h"
 
 using namespace petl;
 using doctest::Contains;
@@ -198,10 +199,20 @@ TEST_CASE("petl_bench flags: --only '' and unknown entry names are errors listin
 }
 
 TEST_CASE("train: a run whose loss becomes non-finite stops with an error naming the step") {
-  train::DemoConfig cfg;
-  cfg.steps = 5;
-  cfg.lr = 1e10;  // finite, but the first AdamW step moves every weight by ~1e10
-  const std::string msg = error_of([&] { train::run_demo(cfg, 1, nullptr); });
+  // loss = sum(exp(w) + exp(-w)): finite at w = 0.001, inf once the first AdamW step (lr 1e10) has moved w
+  // by ~1e10 (AdamW's first update has size lr whatever the gradient's).
+  Tensor w = full({4}, 0.001);
+  w.set_requires_grad(true);
+  train::Example ex{{1, 2}, {1, 2}};
+  train::LoopOptions o;
+  o.total_steps = 5;
+  o.batch_size = 1;
+  o.lr = 1e10;
+  o.max_grad_norm = 0;
+  testing::TempDir dir("petl-diverge");
+  const auto loss = [&](const train::Batch&, uint64_t) { return sum(exp(w) + exp(w * -1.0)); };
+  const std::string msg =
+      error_of([&] { train::run_training(o, {{"w", w}}, {ex}, loss, nullptr, dir.path(), false, nlohmann::json::object()); });
   CHECK(contains(msg, "train: the loss became "));
   CHECK(contains(msg, "at step 2 (lr 1e+10): training diverged"));
 }

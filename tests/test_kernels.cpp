@@ -122,7 +122,7 @@ TEST_CASE("kernels: matmul against a naive loop (float32, float64, batched, tran
   }
 }
 
-TEST_CASE("kernels: embedding gathers rows; scatter-add sums repeats") {
+TEST_CASE("kernels: embedding gathers rows, scatter-add sums repeats") {
   Tensor w = kernel::reshape(arange(0, 12, 1, DType::F64), {4, 3});
   Tensor ids = from_vector(std::vector<int64_t>{3, 0, 3}, {3});
   CHECK(kernel::embedding(w, ids).to_vector() == std::vector<double>{9, 10, 11, 0, 1, 2, 9, 10, 11});

@@ -7,7 +7,7 @@
 using namespace petl;
 using namespace petl::peft;
 
-TEST_CASE("attach: a plain pattern matches the whole name or a dotted suffix; '*' globs across dots") {
+TEST_CASE("attach: a plain pattern matches the whole name or a dotted suffix, and '*' globs across dots") {
   CHECK(name_matches("transformer.h.0.attn.c_attn", "c_attn"));
   CHECK(name_matches("transformer.h.0.attn.c_attn", "attn.c_attn"));
   CHECK(name_matches("transformer.h.0.attn.c_attn", "transformer.h.0.attn.c_attn"));
@@ -22,7 +22,7 @@ TEST_CASE("attach: a plain pattern matches the whole name or a dotted suffix; '*
   CHECK(!name_matches("transformer.h.0.attn.c_attn", "transformer.h.*.mlp.*"));
 }
 
-TEST_CASE("attach: linear targets carry the weight, bias and layout; no match is an error naming the patterns") {
+TEST_CASE("attach: linear targets carry the weight, bias and layout, and no match is an error naming the patterns") {
   nn::Gpt2Config c;
   c.vocab_size = 16;
   c.n_positions = 8;

@@ -53,7 +53,7 @@ TEST_CASE("bitfit: 11·d·L + d trainable biases on GPT-2 small and medium (PEFT
   }
 }
 
-TEST_CASE("bitfit: gradients reach exactly the biases of the fixture GPT-2; BART keeps final_logits_bias frozen") {
+TEST_CASE("bitfit: gradients reach exactly the biases of the fixture GPT-2, and BART keeps final_logits_bias frozen") {
   auto model = load_gpt2("tests/fixtures/gpt2/model");
   model->train(false);
   apply_bitfit(*model);
@@ -77,7 +77,7 @@ TEST_CASE("bitfit: gradients reach exactly the biases of the fixture GPT-2; BART
   CHECK(!names.empty());
 }
 
-TEST_CASE("finetune: full FT trains every parameter; FT-top-k trains the last k blocks, ln_f and wte") {
+TEST_CASE("finetune: full FT trains every parameter, and FT-top-k trains the last k blocks, ln_f and wte") {
   Gpt2LMHead model(gpt2_shape(64, 24, 4), 1);
   CHECK(apply_full_finetune(model) == model.parameter_count());
   const std::vector<std::string> top2 = apply_finetune_top_k(model, 2);

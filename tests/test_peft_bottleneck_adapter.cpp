@@ -121,7 +121,7 @@ TEST_CASE("bottleneck adapter: with a zero up-projection the logits are exactly 
   }
 }
 
-TEST_CASE("bottleneck adapter: the paper's Houlsby trains adapters and every LayerNorm, nothing else; "
+TEST_CASE("bottleneck adapter: the paper's Houlsby trains adapters and every LayerNorm, nothing else, "
           "the frozen weights cost no weight-gradient GEMM") {
   auto count = [](bool adapters_on) {
     auto model = load_gpt2(kGpt2 + "/model");
@@ -230,7 +230,7 @@ TEST_CASE("bottleneck adapter parity on BART (AdapterHub DoubleSeqBn, post-LN: y
     model->train(false);
     const testing::HfReference ref = testing::load_reference(kFixtures + "/houlsby_bart");
     BottleneckOptions o = adapterhub_double_seq_bn(4);
-    o.site_suffixes = {".self_attn", ".ffn"};
+    o.sites = {"self_attn", "ffn"};
     BottleneckAdapters adapters(32, o, 1);
     SiteMap sites = model->sites();
     adapters.attach(sites, *model);

@@ -107,7 +107,7 @@ TEST_CASE("ia3 merge: merged and unmerged logits agree within 1e-6 relative, and
   CHECK(merged_weights.at("transformer.h.0.mlp.c_proj.bias") == biased_weights.at("transformer.h.0.mlp.c_proj.bias"));
 }
 
-TEST_CASE("ia3: only the scaling vectors get gradients; no weight-gradient GEMM runs for the frozen base") {
+TEST_CASE("ia3: only the scaling vectors get gradients, and no weight-gradient GEMM runs for the frozen base") {
   auto model = fixture_gpt2();
   const testing::PeftCase c = testing::load_peft_case("ia3");
   auto ia3 = load_peft_ia3(*model, model->sites(), "tests/fixtures/peft/ia3/adapter");

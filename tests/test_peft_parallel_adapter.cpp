@@ -105,7 +105,7 @@ TEST_CASE("parallel adapter: at the lora init the logits are exactly the base mo
   const Tensor ids = ref.tensors.at("input_ids"), mask = ref.tensors.at("attention_mask");
   const std::vector<double> base = model->forward(ids, mask).to_vector();
   for (ParallelOptions o : {scaled_parallel_adapter(4), adapterhub_par_bn(4, true)}) {
-    o.site_suffixes = {".attn", ".mlp"};
+    o.sites = {"attn", "mlp"};
     ParallelAdapters adapters(48, o, 2);
     SiteMap sites = model->sites();
     adapters.attach(sites, *model);
@@ -114,7 +114,7 @@ TEST_CASE("parallel adapter: at the lora init the logits are exactly the base mo
   }
 }
 
-TEST_CASE("parallel adapter: gradients reach only the adapters; the frozen base costs no weight-gradient GEMM") {
+TEST_CASE("parallel adapter: gradients reach only the adapters, and the frozen base costs no weight-gradient GEMM") {
   auto count = [](bool frozen) {
     auto model = load_gpt2(kGpt2 + "/model");
     model->train(false);
@@ -185,7 +185,7 @@ TEST_CASE("parallel adapter: f64 gradcheck of h + s (relu(z W_down + b_down) W_u
   }
 }
 
-TEST_CASE("parallel adapter: trainable counts of PEFT.md §6.4 (FFN, r = 512; GPT-2 small and medium)") {
+TEST_CASE("parallel adapter: trainable counts of PEFT.md §6.4 (FFN, r = 512, GPT-2 small and medium)") {
   auto count = [](int64_t d, int64_t L) {
     auto sites = testing::gpt2_site_names(L);
     Module base;

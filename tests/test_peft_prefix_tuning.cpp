@@ -148,7 +148,7 @@ TEST_CASE("prefix tuning: folding keeps the logits exactly and leaves only R [P,
   CHECK(testing::max_abs_diff(after.to_vector(), before) <= 1e-6);
 }
 
-TEST_CASE("prefix tuning: peft's saved adapter loads and gives peft's logits; a petl-saved one reloads the same") {
+TEST_CASE("prefix tuning: peft's saved adapter loads and gives peft's logits, and a petl-saved one reloads the same") {
   for (const std::string name : {"flat", "projected"}) {
     INFO(name);
     const testing::HfReference ref = testing::load_reference(kFixtures + "/" + name);

@@ -85,7 +85,7 @@ TEST_CASE("prompt tuning parity (peft): logits, loss, the prompt's gradient, 10 
   }
 }
 
-TEST_CASE("prompt tuning: peft's saved adapter loads; a petl-saved one reloads the same (and in peft, with "
+TEST_CASE("prompt tuning: peft's saved adapter loads, and a petl-saved one reloads the same (and in peft, with "
           "PETL_ORACLE_PYTHON)") {
   auto loaded = PromptTuning::load_peft(kDir + "/peft_adapter", 48);
   const testing::HfReference ref = testing::load_reference(kDir);

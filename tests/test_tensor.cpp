@@ -83,7 +83,7 @@ TEST_CASE("tensor: creation functions") {
   CHECK(std::sqrt(s2) == doctest::Approx(1.0).epsilon(0.03));
 }
 
-TEST_CASE("tensor: a seed reproduces every draw; consecutive draws differ") {
+TEST_CASE("tensor: a seed reproduces every draw, consecutive draws differ") {
   Generator a(42), b(42);
   Tensor x1 = randn({5}, DType::F32, Device::cpu(), a), x2 = randn({5}, DType::F32, Device::cpu(), a);
   Tensor y1 = randn({5}, DType::F32, Device::cpu(), b);

@@ -64,9 +64,10 @@ void CpuBackend::matmul(const Tensor& a, const Tensor& c, const Tensor& out, boo
     };
     // A batch (attention's per-head products): one product per thread, each single-threaded; this
     // needs no synchronization inside a product, where a threaded GEMM on a 256x256x64 product
-    // spends more time in its barriers than in arithmetic (docs/performance.md, section 5). A batch
-    // too short to share evenly among the threads, of products large enough to split, and a single
-    // product: one after the other, the GEMM kernel splitting each across the threads itself.
+    // spends more time in its barriers than in arithmetic (docs/performance.md, "GEMM", section 5).
+    // A batch too short to share evenly among the threads, of products large enough to split, and a
+    // single product: one after the other, the GEMM kernel splitting each across the threads
+    // itself.
     const double macs = double(M) * double(N) * double(K);
     const bool small = macs < 128.0 * 128.0 * 128.0;
     const bool even_share = batch >= 4 * int64_t(omp_get_max_threads());

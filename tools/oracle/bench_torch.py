@@ -1,8 +1,11 @@
-"""PyTorch baseline for petl_bench's GPT-2 entries (bench/bench_gpt2.cpp), same configurations and
-the same output lines, so the two can be run one after the other on one machine:
+"""PyTorch baseline for petl_bench's GPT-2 entries (bench/bench_gpt2.cpp) and CPU attention entries
+(bench/bench_attention.cpp), same configurations and the same output lines, so the two can be run one
+after the other on one machine:
 
   ./build/petl_bench --only gpt2_train_b4_t64,gpt2_train_b8_t256,gpt2_decode
   "$(tools/oracle/setup_venv.sh)" tools/oracle/bench_torch.py
+
+(tools/oracle/compare_attention.py alternates the attention entries of both and prints median ratios.)
 
 transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), every
 parameter trained with torch.optim.AdamW (lr 1e-4, weight decay 0.01), float32, 2 threads; medians
@@ -14,8 +17,15 @@ on the shapes of bench/gemm_shapes.h, operands laid out as there (transposed vie
 GFLOP/s at 1 and 2 threads, the median of 3 samples of at least 0.1 s after one warm-up call --
 the lines petl_bench's entries of the same names print. tools/bench_compare.py alternates the two.
 
-  --only NAME[,NAME...]   gpt2_train_b4_t64, gpt2_train_b8_t256, gpt2_decode, cpu_gemm, cpu_gemm_gpt2_b4_t64,
-                          cpu_gemm_gpt2_b8_t256
+Attention: torch.nn.functional.scaled_dot_product_attention, float32, causal, q/k/v [B, H, T, D];
+forward alone (no autograd) and forward + backward (dQ, dK, dV), at 1 and 2 threads, each the median
+of individually timed calls after one warm-up call, wall clock and process CPU time. The decoding entry (one query over 80 keys) uses
+is_causal=False: torch aligns its causal mask top-left, petl bottom-right, and for a single query
+petl's causal rule shows every key.
+
+  --only NAME[,NAME...]   gpt2_train_b4_t64, gpt2_train_b8_t256, gpt2_decode, cpu_attention,
+                          cpu_attention_b8_t256, cpu_attention_b4_t64, cpu_attention_decode, cpu_gemm,
+                          cpu_gemm_gpt2_b4_t64, cpu_gemm_gpt2_b8_t256
   --quick                 the CI smoke shape petl_bench --quick uses (2 layers, d=128, V=4096)
   --threads N             torch intra-op threads (default 2)
 """
@@ -157,6 +167,46 @@ def gemm_rows(shapes, quick):
     torch.set_num_threads(threads_before)
 
 
+def median_ms(f, min_seconds):
+    """Median milliseconds per call of f (after one warm-up call): wall clock and process CPU time."""
+    f()
+    wall, cpu = [], []
+    start = time.perf_counter()
+    while len(wall) < 5 or time.perf_counter() - start < min_seconds:
+        t0, c0 = time.perf_counter(), time.process_time()
+        f()
+        cpu.append((time.process_time() - c0) * 1e3)
+        wall.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def attention_rows(B, H, Tq, Tk, D, with_backward, min_seconds, max_threads):
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    gen = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(B, H, t, D, generator=gen) for t in (Tq, Tk, Tk))
+    g = torch.randn(B, H, Tq, D, generator=gen)
+    causal = Tq == Tk  # one decoding query sees every cached key (petl's bottom-right causal rule)
+    for threads in (1, 2):
+        if threads > max_threads:
+            break
+        torch.set_num_threads(threads)
+        with torch.no_grad():
+            fwd, fwd_cpu = median_ms(lambda: sdpa(q, k, v, is_causal=causal), min_seconds)
+        line = (f"torch attention causal B={B} H={H} Tq={Tq} Tk={Tk} D={D} threads={threads}  "
+                f"forward {fwd:.3f} ms (cpu {fwd_cpu:.3f} ms)")
+        if with_backward:
+            qg, kg, vg = (t.clone().requires_grad_(True) for t in (q, k, v))
+
+            def step():
+                qg.grad = kg.grad = vg.grad = None
+                sdpa(qg, kg, vg, is_causal=causal).backward(g)
+
+            both, both_cpu = median_ms(step, min_seconds)
+            line += f"  forward+backward {both:.3f} ms (cpu {both_cpu:.3f} ms)"
+        print(line, flush=True)
+    torch.set_num_threads(max_threads)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="gpt2_train_b4_t64,gpt2_train_b8_t256,gpt2_decode")
@@ -166,10 +216,17 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"bench_torch: torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     q = args.quick
+    t, n = (0.2 if q else 1.0), args.threads
     entries = {
         "gpt2_train_b4_t64": lambda: train_row(4, 64, 2 if q else 3, q),
         "gpt2_train_b8_t256": lambda: train_row(8, 256, 1 if q else 2, q),
         "gpt2_decode": lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q),
+        # bench/bench_attention.cpp's shapes (quick: its smaller CI sizes)
+        "cpu_attention": lambda: attention_rows(*((1, 12, 128, 128) if q else (4, 12, 256, 256)), 64, True, t, n),
+        "cpu_attention_b8_t256": lambda: attention_rows(*((2, 12, 128, 128) if q else (8, 12, 256, 256)), 64, True,
+                                                        t, n),
+        "cpu_attention_b4_t64": lambda: attention_rows(4, 12, 64, 64, 64, True, t, n),
+        "cpu_attention_decode": lambda: attention_rows(1, 12, 1, 80, 64, False, t, n),
         "cpu_gemm": lambda: gemm_rows(issue_gemm_shapes(), q),
         "cpu_gemm_gpt2_b4_t64": lambda: gemm_rows(gpt2_gemm_shapes(4, 64), q),
         "cpu_gemm_gpt2_b8_t256": lambda: gemm_rows(gpt2_gemm_shapes(8, 256), q),

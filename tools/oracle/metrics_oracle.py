@@ -10,12 +10,17 @@ The reference tools, as each task's official evaluation runs them:
           pass its path with --mteval; the script prints 4 decimals, a copy that prints the system
           scores with more digits gives the fixtures more), METEOR / ROUGE_L / CIDEr from
           pycocoevalcap 1.2 after its PTBTokenizer (Stanford CoreNLP 3.4.1 jar, needs java).
-  WebNLG  webnlg-automatic-evaluation: `multi-bleu.perl -lc` over the first 3 references (entries
-          with fewer padded with empty lines), TER of tercom 0.7.25 defaults over the same
-          (unpadded) references -- computed with sacrebleu 2.6.0's tercom port.
-  DART    Yale-LILY/dart evaluation/run_eval_on_dart.sh: `multi-bleu.perl` (no -lc) over 3
-          references, METEOR 1.5 (`-l en -norm -r 8`) and TER against the first reference
-          (prepare_files.py writes only reference0 for them).
+  WebNLG  webnlg-automatic-evaluation/evaluation.py writes references and outputs tokenized at
+          every \\W character, lowercased and unidecode'd (webnlg_reference_text /
+          webnlg_output_text below, its steps in its order); then `multi-bleu.perl -lc` over the
+          first 3 references (entries with fewer padded with empty lines), TER of tercom 0.7.25
+          defaults over the same (unpadded) references -- computed with sacrebleu 2.6.0's tercom
+          port (no tercom jar is in PyPI or Debian).
+  DART    Yale-LILY/dart evaluation/run_eval_on_dart.sh scores against its all-delex-reference
+          files (lowercased, \\W-tokenized; LoRA's gpt2_decode.py --lower --tokenize makes the
+          same from the JSON and applies it to the outputs: dart_text below): `multi-bleu.perl`
+          (no -lc) over 3 references, METEOR 1.5 (`-l en -norm -r 8`) and TER against the first
+          reference (prepare_files.py writes only reference0 for them).
   XSum    rouge-score 0.1.2 RougeScorer(rouge1, rouge2, rougeL, rougeLsum, use_stemmer=True):
           per-pair P/R/F and the mean F1.
 
@@ -81,6 +86,30 @@ def read_dart(path):
 def read_xsum_sample(path):
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+# ---------------------------------------------------------------- official WebNLG / DART text steps
+def webnlg_reference_text(lex):
+    """evaluation.py bleu_ref_files_gen / ter_ref_files_gen, step by step."""
+    from unidecode import unidecode
+    lex_detokenised = " ".join(re.split(r"(\W)", lex))
+    lex_detokenised = " ".join(lex_detokenised.split())
+    return unidecode(lex_detokenised.lower())
+
+
+def webnlg_output_text(line):
+    """evaluation.py read_participant (unidecode(line.strip())) then write_to_file."""
+    from unidecode import unidecode
+    item = unidecode(line.strip())
+    lex_detokenised = " ".join(re.split(r"(\W)", unidecode(item.lower())))
+    return " ".join(lex_detokenised.split())
+
+
+def dart_text(text):
+    """LoRA gpt2_decode.py post_process(sent, is_tokenize=True, is_lower=True)."""
+    sent = text.lower()
+    sent = " ".join(re.split(r"(\W)", sent))
+    return " ".join(sent.split())
 
 
 # ---------------------------------------------------------------- the reference scorers
@@ -157,6 +186,9 @@ def multi_bleu(script, refs, outputs, lowercase, n_refs=3):
     return float(match.group(1)) if match else float(re.search(r"BLEU = ([0-9.]+)", out).group(1)) / 100
 
 
+TER_SEGMENTS = {}
+
+
 def ter_score(refs, outputs):
     """tercom defaults through sacrebleu's port; per segment the best reference, average length."""
     from sacrebleu.metrics.lib_ter import translation_edit_rate
@@ -164,14 +196,18 @@ def ter_score(refs, outputs):
     tok = TercomTokenizer()
     edits = length = 0.0
     for out, rs in zip(outputs, refs):
-        hyp = tok(out.rstrip()).split()
-        best, lengths = int(1e16), 0
-        for r in rs:
-            e, l = translation_edit_rate(hyp, tok(r.rstrip()).split())
-            lengths += l
-            best = min(best, e)
+        key = (out, tuple(rs))
+        if key not in TER_SEGMENTS:  # the same segment again (a subset of a scored set): reuse
+            hyp = tok(out.rstrip()).split()
+            best, lengths = int(1e16), 0
+            for r in rs:
+                e, l = translation_edit_rate(hyp, tok(r.rstrip()).split())
+                lengths += l
+                best = min(best, e)
+            TER_SEGMENTS[key] = (best, lengths / len(rs))
+        best, avg_length = TER_SEGMENTS[key]
         edits += best
-        length += lengths / len(rs)
+        length += avg_length
     return edits / length if length > 0 else (1.0 if edits > 0 else 0.0)
 
 
@@ -207,7 +243,12 @@ def rouge_scores(targets, predictions):
 UNICODE_BITS = ["é", "“", "”", "—", "£", "ß", "İ", "K", "😀", "\u00a0", "…", "’s", "ﬁ", "Ω"]
 
 
-def variants(first_refs, seed):
+# For the WebNLG / DART fixtures: also final sigmas, characters unidecode turns into several
+# characters or into \W ones, an underscore (a \w character), Roman numerals.
+D2T_BITS = UNICODE_BITS + ["ΟΔΥΣΣΕΥΣ", "ΣΑΣ.", "½", "ʼ", "Ǆ", "snake_case", "Ⅻ", "№5", "Ł"]
+
+
+def variants(first_refs, seed, bits=UNICODE_BITS):
     rnd = random.Random(seed)
     out = {"copy_first_reference": list(first_refs)}
     drop, shuffle, empty, uni = [], [], [], []
@@ -223,7 +264,7 @@ def variants(first_refs, seed):
         for w in words:
             with_uni.append(w)
             if rnd.random() < 0.2:
-                with_uni.append(rnd.choice(UNICODE_BITS))
+                with_uni.append(rnd.choice(bits))
         uni.append(" ".join(with_uni).upper() if i % 5 == 0 else " ".join(with_uni))
     out.update({"words_dropped": drop, "words_shuffled": shuffle, "every_fourth_empty": empty,
                 "unicode_mixed_in": uni})
@@ -248,7 +289,11 @@ def main():
     ap.add_argument("--multi-bleu", required=True, help="path of Moses multi-bleu.perl")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "metrics"))
     ap.add_argument("--inputs", type=int, default=30, help="inputs per made-up fixture")
-    ap.add_argument("--only", default="e2e,webnlg,dart,xsum,ptb,porter", help="comma-separated tasks to regenerate")
+    ap.add_argument("--only", default="e2e,webnlg,webnlg-dev,dart,dart-dev,text,xsum,ptb,porter",
+                    help="comma-separated fixtures to regenerate (webnlg / dart: the made-up systems, "
+                         "webnlg-dev / dart-dev: the whole dev sets)")
+    ap.add_argument("--all-texts", action="store_true",
+                    help="text step: every picked dev text (data_to_text_text_all.json, a check, not a fixture)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     os.makedirs(args.out, exist_ok=True)
@@ -258,10 +303,12 @@ def main():
     # E2E: the published fixed point on the whole dev set.
     if "e2e" in only:
         write_e2e(args, header, n)
-    if "webnlg" in only:
-        write_webnlg(args, header, n)
-    if "dart" in only:
-        write_dart(args, header, n)
+    if "webnlg" in only or "webnlg-dev" in only:
+        write_webnlg(args, header, n, "webnlg" in only, "webnlg-dev" in only)
+    if "dart" in only or "dart-dev" in only:
+        write_dart(args, header, n, "dart" in only, "dart-dev" in only)
+    if "text" in only:
+        write_text_steps(args, header)
     if "xsum" in only:
         write_xsum(args, header)
     if "ptb" in only:
@@ -293,31 +340,97 @@ def write_e2e(args, header, n):
 
 
 
-def write_webnlg(args, header, n):
-    # WebNLG dev: first entries.
-    entries = read_webnlg(os.path.join(args.data, "webnlg", "dev"))[:n]
-    w_refs = [e["refs"] for e in entries]
-    cases = [{"name": k, "outputs": v} for k, v in variants([r[0] for r in w_refs], 17).items()]
-    for case in cases:
-        three = [r[:3] for r in w_refs]
-        case["scores"] = {"BLEU": multi_bleu(args.multi_bleu, three, case["outputs"], lowercase=True),
-                          "TER": ter_score(three, case["outputs"])}
-    write_json(os.path.join(args.out, "webnlg_made_up.json"),
-               dict(header, task="webnlg", references=w_refs, categories=[e["category"] for e in entries],
-                    cases=cases))
+def webnlg_official(script, refs, outputs):
+    """BLEU and TER of evaluation.py's files for raw references and outputs."""
+    three = [[webnlg_reference_text(r) for r in rs[:3]] for rs in refs]
+    hyps = [webnlg_output_text(o) for o in outputs]
+    return {"BLEU": multi_bleu(script, three, hyps, lowercase=True), "TER": ter_score(three, hyps)}
 
 
+def dart_official(script, refs, outputs, with_meteor=True):
+    three = [[dart_text(r) for r in rs[:3]] for rs in refs]
+    hyps = [dart_text(o) for o in outputs]
+    s = {"BLEU": multi_bleu(script, three, hyps, lowercase=False), "TER": ter_score([r[:1] for r in three], hyps)}
+    if with_meteor:
+        s["METEOR"] = meteor_dart(three, hyps)
+    return s
 
-def write_dart(args, header, n):
+
+def write_webnlg(args, header, n, made_up, dev):
+    # WebNLG dev: first entries, made-up systems with raw texts (the scorer preprocesses).
+    entries = read_webnlg(os.path.join(args.data, "webnlg", "dev"))
+    w_refs = [e["refs"] for e in entries[:n]]
+    cases = [{"name": k, "outputs": v} for k, v in variants([r[0] for r in w_refs], 17, D2T_BITS).items()]
+    for case in cases if made_up else []:
+        case["scores"] = webnlg_official(args.multi_bleu, w_refs, case["outputs"])
+    if made_up:
+        write_json(os.path.join(args.out, "webnlg_made_up.json"),
+                   dict(header, task="webnlg", references=w_refs, categories=[e["category"] for e in entries[:n]],
+                        cases=cases))
+    if not dev:
+        return
+    # The whole dev set (shared data), two systems the test rebuilds from the references.
+    full = {}
+    for name, outputs in dev_systems([e["refs"] for e in entries]).items():
+        full[name] = {}
+        for split, keep in (("all", None), ("seen", True), ("unseen", False)):
+            pick = [i for i, e in enumerate(entries) if keep is None or (e["category"] in WEBNLG_SEEN) == keep]
+            if not pick:  # the 2017 dev set has seen categories only
+                continue
+            full[name][split] = webnlg_official(args.multi_bleu, [entries[i]["refs"] for i in pick],
+                                                [outputs[i] for i in pick])
+    write_json(os.path.join(args.out, "webnlg_dev_official.json"),
+               dict(header, task="webnlg", references_dir="webnlg/dev", systems=DEV_SYSTEMS, scores=full))
+
+
+def write_dart(args, header, n, made_up, dev):
     # DART dev: first triplesets.
-    d_refs = read_dart(os.path.join(args.data, "dart", "dart-v1.1.1-full-dev.json"))[:n]
-    cases = [{"name": k, "outputs": v} for k, v in variants([r[-1] for r in d_refs], 23).items()]
-    for case in cases:
-        case["scores"] = {"BLEU": multi_bleu(args.multi_bleu, [r[:3] for r in d_refs], case["outputs"], lowercase=False),
-                          "TER": ter_score([r[:1] for r in d_refs], case["outputs"]),
-                          "METEOR": meteor_dart(d_refs, case["outputs"])}
-    write_json(os.path.join(args.out, "dart_made_up.json"), dict(header, task="dart", references=d_refs, cases=cases))
+    all_refs = read_dart(os.path.join(args.data, "dart", "dart-v1.1.1-full-dev.json"))
+    d_refs = all_refs[:n]
+    cases = [{"name": k, "outputs": v} for k, v in variants([r[-1] for r in d_refs], 23, D2T_BITS).items()]
+    if made_up:
+        for case in cases:
+            case["scores"] = dart_official(args.multi_bleu, d_refs, case["outputs"])
+        write_json(os.path.join(args.out, "dart_made_up.json"), dict(header, task="dart", references=d_refs, cases=cases))
+    if not dev:
+        return
+    full = {name: dart_official(args.multi_bleu, all_refs, outputs) for name, outputs in dev_systems(all_refs).items()}
+    write_json(os.path.join(args.out, "dart_dev_official.json"),
+               dict(header, task="dart", references_file="dart/dart-v1.1.1-full-dev.json", systems=DEV_SYSTEMS,
+                    scores=full))
 
+
+DEV_SYSTEMS = {"last_reference": "each input's last reference, as written",
+               "first_reference_thinned": "each input's first reference without every third of its str.split() words"}
+
+
+def dev_systems(refs):
+    return {"last_reference": [rs[-1] if rs else "" for rs in refs],
+            "first_reference_thinned": [" ".join(w for i, w in enumerate(rs[0].split()) if i % 3 != 2) if rs else ""
+                                        for rs in refs]}
+
+
+def write_text_steps(args, header):
+    """The three text steps on stress strings and on a sample of the distinct WebNLG / DART dev
+    texts with characters beyond letters, digits and common punctuation (100 of those with
+    non-ASCII characters, 25 of the others; --all-texts takes every one of them)."""
+    texts = [r for refs in read_dart(os.path.join(args.data, "dart", "dart-v1.1.1-full-dev.json")) for r in refs]
+    texts += [r for e in read_webnlg(os.path.join(args.data, "webnlg", "dev")) for r in e["refs"]]
+    plain = re.compile(r"^[A-Za-z0-9 .,'\-()]*$")
+    picked = sorted({t for t in texts if not plain.match(t)})
+    if not args.all_texts:
+        rnd = random.Random(5)
+        non_ascii = [t for t in picked if any(ord(c) > 0x7F for c in t)]
+        other = [t for t in picked if t not in set(non_ascii)]
+        picked = rnd.sample(non_ascii, 100) + rnd.sample(other, 25)
+    stress = D2T_BITS + ["  Leading and trailing\t", "ΌΣΟΣ Σ σΣ ΣΣ", "A\u0345Σ", "İstanbul İ", "x\u00a0y\u2028z",
+                         "don't — “quoted” … 1,000.5", "tab\tand\x1fseparator", "Ǆemal ǅ ǆ", "ﬁne ß ẞ", "", "   "]
+    cases = [{"text": t, "webnlg_reference": webnlg_reference_text(t), "webnlg_output": webnlg_output_text(t),
+              "dart": dart_text(t)} for t in stress + picked]
+    from importlib.metadata import version
+    name = "data_to_text_text_all.json" if args.all_texts else "data_to_text_text.json"
+    write_json(os.path.join(args.out, name),
+               dict(header, unidecode=version("Unidecode"), python=sys.version.split()[0], cases=cases))
 
 
 def all_texts(data):

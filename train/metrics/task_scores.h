@@ -4,12 +4,16 @@
 //
 //   E2E     tuetschek/e2e-metrics measure_scores.py: outputs stripped; BLEU, NIST (mteval) on
 //           the raw texts; METEOR, ROUGE_L, CIDEr on the COCO PTB-tokenized texts; all references.
-//   WebNLG  webnlg-automatic-evaluation (2017): BLEU = multi-bleu.perl -lc over the first three
-//           references (fewer padded with empty references), TER (tercom defaults) over the same
-//           three, unpadded; for all / seen / unseen categories separately.
-//   DART    Yale-LILY/dart run_eval_on_dart.sh: BLEU = multi-bleu.perl (cased) over the first
-//           three references, padded; METEOR 1.5 (-l en -norm) and TER against the first
-//           reference only (prepare_files.py writes reference0 alone for them).
+//   WebNLG  webnlg-automatic-evaluation (2017): references and outputs tokenized at every \W
+//           character, lowercased and transliterated to ASCII as evaluation.py writes its files
+//           (data_to_text_text.h); BLEU = multi-bleu.perl -lc over the first three references
+//           (fewer padded with empty references), TER (tercom defaults) over the same three,
+//           unpadded; for all / seen / unseen categories separately.
+//   DART    Yale-LILY/dart run_eval_on_dart.sh: references and outputs lowercased and tokenized
+//           at every \W character (its all-delex-reference files; data_to_text_text.h);
+//           BLEU = multi-bleu.perl over the first three references, padded; METEOR 1.5
+//           (-l en -norm) and TER against the first reference only (prepare_files.py writes
+//           reference0 alone for them).
 //   XSum    rouge-score 0.1.2 with the Porter stemmer, the mean of the per-example F1.
 #pragma once
 #include <optional>
@@ -38,6 +42,8 @@ struct BleuTer {
   double bleu = 0;  // multi-bleu's scale: 0..100
   double ter = 0;   // tercom's scale: a fraction
 };
+// outputs and references as they stand in the output file and the XML / JSON: the official
+// preprocessing is applied here (it leaves already preprocessed texts unchanged).
 BleuTer score_webnlg(const std::vector<std::string>& outputs, const References& references);
 
 struct DartScores {

@@ -72,9 +72,15 @@ std::pair<long, std::string> edit_distance(const Words& hyp, const Words& ref) {
   return {dist[nh][nr].first, trace};
 }
 
+// _perform_shift. Its Python slices clamp their bounds to the list (the "within" case reaches
+// past the end when the block is shifted towards the last words), so these do too.
 Words perform_shift(const Words& w, std::size_t start, std::size_t length, std::size_t target) {
   Words out;
-  auto add = [&](std::size_t a, std::size_t b) { out.insert(out.end(), w.begin() + std::ptrdiff_t(a), w.begin() + std::ptrdiff_t(b)); };
+  auto add = [&](std::size_t a, std::size_t b) {
+    a = std::min(a, w.size());
+    b = std::min(b, w.size());
+    if (a < b) out.insert(out.end(), w.begin() + std::ptrdiff_t(a), w.begin() + std::ptrdiff_t(b));
+  };
   if (target < start) {
     add(0, target), add(start, start + length), add(target, start), add(start + length, w.size());
   } else if (target > start + length) {
