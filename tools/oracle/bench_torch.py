@@ -17,6 +17,11 @@ PrefixTuningConfig, 10 virtual tokens), _prompt (peft PromptTuningConfig, 10 vir
 with the KV cache, EOS banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each
 configuration.
 
+GEMM entries (cpu_gemm, cpu_gemm_gpt2_b4_t64, cpu_gemm_gpt2_b8_t256; not run by default): torch.matmul
+on the shapes of bench/gemm_shapes.h, operands laid out as there (transposed views), float32
+GFLOP/s at 1 and 2 threads, the median of 3 samples of at least 0.1 s after one warm-up call --
+the lines petl_bench's entries of the same names print. tools/bench_compare.py alternates the two.
+
 Attention: torch.nn.functional.scaled_dot_product_attention, float32, causal, q/k/v [B, H, T, D];
 forward alone (no autograd) and forward + backward (dQ, dK, dV), at 1 and 2 threads, each the median
 of individually timed calls after one warm-up call, wall clock and process CPU time. The decoding
@@ -24,7 +29,8 @@ entry (one query over 80 keys) uses is_causal=False: torch aligns its causal mas
 bottom-right, and for a single query petl's causal rule shows every key.
 
   --only NAME[,NAME...]   gpt2_train_b4_t64[_METHOD], gpt2_train_b8_t256[_METHOD], gpt2_decode,
-                          cpu_attention, cpu_attention_b8_t256, cpu_attention_b4_t64, cpu_attention_decode
+                          cpu_attention, cpu_attention_b8_t256, cpu_attention_b4_t64, cpu_attention_decode,
+                          cpu_gemm, cpu_gemm_gpt2_b4_t64, cpu_gemm_gpt2_b8_t256
   --quick                 the CI smoke shape petl_bench --quick uses (2 layers, d=128, V=4096)
   --threads N             torch intra-op threads (default 2)
 """
@@ -135,6 +141,66 @@ def decode_row(batch, prompt, new, repeats, quick):
           f"({repeats} runs)", flush=True)
 
 
+# bench/gemm_shapes.h, shape for shape: (label, batch, M, N, K, A transposed, B transposed).
+def issue_gemm_shapes():
+    return [("issue", 1, 1024, 1024, 1024, False, False), ("issue", 1, 768, 3072, 256, False, False),
+            ("issue", 1, 3072, 768, 256, False, False)]
+
+
+def gpt2_gemm_shapes(batch, length):
+    rows, d, vocab, heads, hd = batch * length, 768, 50257, 12, 64
+    shapes = []
+    for name, fan_in, fan_out in (("c_attn", d, 3 * d), ("attn.c_proj", d, d), ("c_fc", d, 4 * d),
+                                  ("mlp.c_proj", 4 * d, d)):
+        shapes += [(f"{name}.fwd", 1, rows, fan_out, fan_in, False, False),
+                   (f"{name}.dx", 1, rows, fan_in, fan_out, False, True),
+                   (f"{name}.dW", 1, fan_in, fan_out, rows, True, False)]
+    shapes += [("lm_head.fwd", 1, rows, vocab, d, False, True), ("lm_head.dh", 1, rows, d, vocab, False, False),
+               ("lm_head.dW", 1, d, vocab, rows, True, False),
+               ("attn.QK^T", batch * heads, length, length, hd, False, True),
+               ("attn.PV", batch * heads, length, hd, length, False, False),
+               ("attn.P^TdO", batch * heads, length, hd, length, True, False)]
+    return shapes
+
+
+def gemm_operand(batch, rows, cols, transposed):
+    shape = (batch, cols, rows) if transposed else (batch, rows, cols)
+    x = torch.randn(shape[1:] if batch == 1 else shape)
+    return x.transpose(-1, -2) if transposed else x
+
+
+def median_seconds_per_call(f, samples, min_seconds):
+    f()
+    per_call = []
+    for _ in range(samples):
+        calls, start = 0, time.perf_counter()
+        while True:
+            f()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        per_call.append(elapsed / calls)
+    return sorted(per_call)[len(per_call) // 2]
+
+
+def gemm_rows(shapes, quick):
+    threads_before = torch.get_num_threads()
+    print(f"gemm kernel: torch {torch.__version__} ({'MKL' if torch.backends.mkl.is_available() else 'no MKL'})",
+          flush=True)
+    for label, batch, m, n, k, a_t, b_t in shapes:
+        a, b = gemm_operand(batch, m, k, a_t), gemm_operand(batch, k, n, b_t)
+        gflops = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            seconds = median_seconds_per_call(lambda: torch.matmul(a, b), 1 if quick else 3, 0.02 if quick else 0.1)
+            gflops.append(2.0 * batch * m * n * k / seconds * 1e-9)
+        print(f"torch gemm f32 {label:<12} {m:5d}x{n:5d}x{k:5d} {'T' if a_t else 'N'}{'T' if b_t else 'N'} "
+              f"batch {batch:3d}   1 thread {gflops[0]:7.1f} GFLOP/s   2 threads {gflops[1]:7.1f} GFLOP/s   "
+              f"(x{gflops[1] / gflops[0]:.2f})", flush=True)
+    torch.set_num_threads(threads_before)
+
+
 def median_ms(f, min_seconds):
     """Median milliseconds per call of f (after one warm-up call): wall clock and process CPU time."""
     f()
@@ -193,6 +259,9 @@ def main():
                                                         t, n),
         "cpu_attention_b4_t64": lambda: attention_rows(4, 12, 64, 64, 64, True, t, n),
         "cpu_attention_decode": lambda: attention_rows(1, 12, 1, 80, 64, False, t, n),
+        "cpu_gemm": lambda: gemm_rows(issue_gemm_shapes(), q),
+        "cpu_gemm_gpt2_b4_t64": lambda: gemm_rows(gpt2_gemm_shapes(4, 64), q),
+        "cpu_gemm_gpt2_b8_t256": lambda: gemm_rows(gpt2_gemm_shapes(8, 256), q),
     }
     for method in METHODS:
         suffix = "" if method == "full" else "_" + method
