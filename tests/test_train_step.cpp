@@ -106,7 +106,7 @@ TEST_CASE("train step: GPT-2's loss over shifted labels equals the loss over cut
   CHECK(max_abs_diff(cut, shifted) < 1e-7);
 }
 
-TEST_CASE("train step: fused AdamW on float64 follows the update rule; frozen parameters are refused") {
+TEST_CASE("train step: fused AdamW on float64 follows the update rule, frozen parameters are refused") {
   Generator gen(13);
   Tensor p = randn({5, 3}, DType::F64, Device::cpu(), gen).set_requires_grad(true);
   nn::AdamW opt({p}, {.lr = 0.01, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.05});
