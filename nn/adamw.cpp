@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/graph.h"
+#include "autograd/ops.h"
 #include "tensor/kernels.h"
 
 namespace petl::nn {
