@@ -10,7 +10,7 @@
 #include "nn/adamw.h"
 #include "nn/bart_checkpoint.h"
 #include "peft/bart_prefix.h"
-#include "support/hf_reference.h"
+#include "support/peft_reference.h"
 #include "support/temp_dir.h"
 #include "tensor/kernels.h"
 
@@ -48,16 +48,7 @@ Case load_case(const std::string& name) {
   Generator gen(1);
   c.prefix = std::make_shared<BartPrefixTuning>(c.model->config(), o, gen);
   c.named = adapterhub ? static_cast<nn::Module*>(c.prefix.get()) : c.prefix->self_prefix.get();
-  int64_t loaded = 0, in_file = 0;
-  for (auto& [pname, p] : c.named->named_parameters()) {
-    INFO(pname);
-    REQUIRE(c.ref.tensors.count("init." + pname) == 1);
-    REQUIRE(c.ref.tensors.at("init." + pname).shape() == p.shape());
-    kernel::copy_(p, c.ref.tensors.at("init." + pname));
-    ++loaded;
-  }
-  for (auto& [key, t] : c.ref.tensors) in_file += key.starts_with("init.");
-  CHECK(loaded == in_file);
+  testing::load_initial_parameters(*c.named, c.ref);
   c.prefix->attach(*c.model);
   return c;
 }
@@ -71,37 +62,14 @@ void check_parity(const std::string& name) {
   Case c = load_case(name);
   const Tensor logits = logits_of(c);
   const double err = testing::relative_error(logits, c.ref.tensors.at("logits"));
-  const Tensor loss = c.model->loss(logits, c.ref.tensors.at("labels"));
-  const double want = c.ref.json.at("loss");
-  MESSAGE(name << ": logits relative error " << err << ", loss " << std::setprecision(9) << loss.item() << " vs "
-               << want);
-  CHECK(err <= 1e-5);
-  CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
-  backward(loss);
-  for (auto& [pname, p] : c.model->named_parameters()) {
-    INFO(pname);
-    CHECK(!p.grad().defined());  // the base is frozen
-  }
-  testing::check_gradients_against(*c.named, c.ref, 1e-4);
+  testing::check_reference_parity(*c.model, *c.named, c.ref, logits, err, name, "reference");
 }
 
 void check_adamw(const std::string& name) {
   Case c = load_case(name);
-  AdamW opt(c.prefix->trainable_parameters(), testing::adamw_options(c.ref.json.at("adamw")));
-  const auto& expected = c.ref.json.at("adamw_losses");
-  REQUIRE(expected.size() == 10);
-  double worst = 0.0;
-  for (size_t step = 0; step < expected.size(); ++step) {
-    opt.zero_grad();
-    const Tensor loss = c.model->loss(logits_of(c), c.ref.tensors.at("labels"));
-    const double want = expected[step];
-    INFO("step " << step << ": petl " << loss.item() << ", reference " << want);
-    CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
-    worst = std::max(worst, std::fabs(loss.item() - want) / std::fabs(want));
-    backward(loss);
-    opt.step();
-  }
-  MESSAGE(name << ": 10 AdamW steps, worst relative loss difference " << worst);
+  testing::check_reference_adamw(
+      c.prefix->trainable_parameters(), c.ref, [&] { return c.model->loss(logits_of(c), c.ref.tensors.at("labels")); },
+      name, "reference");
   NoGradGuard no_grad;
   const double after = testing::relative_error(logits_of(c), c.ref.tensors.at("logits_after"));
   MESSAGE(name << ": logits after the steps, relative error " << after);

@@ -11,7 +11,7 @@
 #include "nn/gpt2_checkpoint.h"
 #include "peft/bottleneck_adapter.h"
 #include "support/gpt2_site_names.h"
-#include "support/hf_reference.h"
+#include "support/peft_reference.h"
 #include "tensor/kernels.h"
 
 using namespace petl;
@@ -42,18 +42,7 @@ Case load_case(const std::string& name) {
   c.adapters = std::make_shared<BottleneckAdapters>(48, options_of(name), 1);
   SiteMap sites = c.model->sites();
   c.adapters->attach(sites, *c.model);
-  int64_t loaded = 0;
-  for (auto& [pname, p] : c.adapters->named_parameters()) {
-    INFO(pname);
-    auto it = c.ref.tensors.find("init." + pname);
-    REQUIRE(it != c.ref.tensors.end());
-    REQUIRE(it->second.shape() == p.shape());
-    kernel::copy_(p, it->second);
-    ++loaded;
-  }
-  int64_t in_file = 0;
-  for (auto& [key, t] : c.ref.tensors) in_file += key.starts_with("init.");
-  CHECK(loaded == in_file);  // the same adapters in the same places
+  testing::load_initial_parameters(*c.adapters, c.ref);  // the same adapters in the same places
   return c;
 }
 
@@ -63,36 +52,13 @@ void check_parity(const std::string& name) {
   Case c = load_case(name);
   const Tensor logits = logits_of(c);
   const double err = testing::relative_error(logits, c.ref.tensors.at("logits"));
-  const Tensor loss = c.model->loss(logits, c.ref.tensors.at("labels"));
-  const double want = c.ref.json.at("loss");
-  MESSAGE(name << ": logits relative error " << err << ", loss " << std::setprecision(9) << loss.item()
-               << " vs adapters " << want);
-  CHECK(err <= 1e-5);
-  CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
-  backward(loss);
-  for (auto& [pname, p] : c.model->named_parameters()) {
-    INFO(pname);
-    CHECK(!p.grad().defined());
-  }
-  testing::check_gradients_against(*c.adapters, c.ref, 1e-4);
+  testing::check_reference_parity(*c.model, *c.adapters, c.ref, logits, err, name, "adapters");
 
   // 10 AdamW steps
   Case d = load_case(name);
-  AdamW opt(d.adapters->trainable_parameters(), testing::adamw_options(d.ref.json.at("adamw")));
-  const auto& expected = d.ref.json.at("adamw_losses");
-  REQUIRE(expected.size() == 10);
-  double worst = 0.0;
-  for (size_t step = 0; step < expected.size(); ++step) {
-    opt.zero_grad();
-    const Tensor l = d.model->loss(logits_of(d), d.ref.tensors.at("labels"));
-    const double w = expected[step];
-    INFO("step " << step << ": petl " << l.item() << ", adapters " << w);
-    CHECK(std::fabs(l.item() - w) <= 1e-5 * std::fabs(w));
-    worst = std::max(worst, std::fabs(l.item() - w) / std::fabs(w));
-    backward(l);
-    opt.step();
-  }
-  MESSAGE(name << ": 10 AdamW steps, worst relative loss difference " << worst);
+  testing::check_reference_adamw(
+      d.adapters->trainable_parameters(), d.ref, [&] { return d.model->loss(logits_of(d), d.ref.tensors.at("labels")); },
+      name, "adapters");
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "nn/adamw.h"
 #include "nn/gpt2_checkpoint.h"
 #include "peft/prefix_tuning.h"
-#include "support/hf_reference.h"
+#include "support/peft_reference.h"
 #include "support/temp_dir.h"
 #include "tensor/kernels.h"
 
@@ -83,37 +83,14 @@ void check_parity(const std::string& name) {
   Case c = load_case(name);
   const Tensor logits = logits_of(c);
   const double err = logits_error(logits, c.ref.tensors.at("logits"), c.ref.tensors.at("attention_mask"));
-  const Tensor loss = c.model->loss(logits, c.ref.tensors.at("labels"));
-  const double want = c.ref.json.at("loss");
-  MESSAGE(name << ": logits relative error " << err << ", loss " << std::setprecision(9) << loss.item() << " vs peft "
-               << want);
-  CHECK(err <= 1e-5);
-  CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
-  backward(loss);
-  for (auto& [pname, p] : c.model->named_parameters()) {
-    INFO(pname);
-    CHECK(!p.grad().defined());  // the base is frozen: no gradient is even computed
-  }
-  testing::check_gradients_against(*c.prefix, c.ref, 1e-4);
+  testing::check_reference_parity(*c.model, *c.prefix, c.ref, logits, err, name, "peft");
 }
 
 void check_adamw(const std::string& name) {
   Case c = load_case(name);
-  AdamW opt(c.prefix->trainable_parameters(), testing::adamw_options(c.ref.json.at("adamw")));
-  const auto& expected = c.ref.json.at("adamw_losses");
-  REQUIRE(expected.size() == 10);
-  double worst = 0.0;
-  for (size_t step = 0; step < expected.size(); ++step) {
-    opt.zero_grad();
-    const Tensor loss = c.model->loss(logits_of(c), c.ref.tensors.at("labels"));
-    const double want = expected[step];
-    INFO("step " << step << ": petl " << loss.item() << ", peft " << want);
-    CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
-    worst = std::max(worst, std::fabs(loss.item() - want) / std::fabs(want));
-    backward(loss);
-    opt.step();
-  }
-  MESSAGE(name << ": 10 AdamW steps, worst relative loss difference " << worst);
+  testing::check_reference_adamw(
+      c.prefix->trainable_parameters(), c.ref, [&] { return c.model->loss(logits_of(c), c.ref.tensors.at("labels")); },
+      name, "peft");
   // what peft saves after training is R (the MLP's output when projecting): fold and compare
   const Tensor folded = c.prefix->folded()->table();
   const double fold_err = testing::relative_error(folded, c.ref.tensors.at("folded"));

@@ -1,16 +1,82 @@
 // The `peft` oracle's reference results (tools/oracle/peft_fixtures.py) on the tiny GPT-2 and BART
-// fixtures, and what the LoRA and (IA)^3 parity tests share.
+// fixtures, and what the PEFT parity tests share: loading the oracle's initial parameters, logits /
+// loss / gradients against the reference, 10 AdamW steps against its losses.
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <string>
+#include <vector>
 
 #include "autograd/graph.h"
 #include "nn/adamw.h"
 #include "nn/bart.h"
 #include "nn/gpt2.h"
 #include "support/hf_reference.h"
+#include "tensor/kernels.h"
 
 namespace petl::testing {
+
+// Copies the reference's "init.<name>" into each of `method`'s parameters; every "init." tensor in the
+// file must be used (the same method's parameters in the same places).
+inline void load_initial_parameters(const nn::Module& method, const HfReference& ref) {
+  int64_t loaded = 0, in_file = 0;
+  for (const auto& [name, p] : method.named_parameters()) {
+    INFO(name);
+    auto it = ref.tensors.find("init." + name);
+    REQUIRE(it != ref.tensors.end());
+    REQUIRE(it->second.shape() == p.shape());
+    kernel::copy_(p, it->second);
+    ++loaded;
+  }
+  for (const auto& [key, t] : ref.tensors) in_file += key.starts_with("init.");
+  CHECK(loaded == in_file);
+}
+
+// One forward's `logits` (their error against the reference's, `logits_err`, measured by the caller)
+// and loss against the reference's "loss", then backward: the frozen base receives no gradient, each
+// of `method`'s trainable parameters the reference's "grad.<name>". `label` names the case, `oracle`
+// the tool that produced the reference ("peft", "adapters").
+template <class Model>
+void check_reference_parity(Model& model, const nn::Module& method, const HfReference& ref, const Tensor& logits,
+                            double logits_err, const std::string& label, const std::string& oracle) {
+  const Tensor loss = model.loss(logits, ref.tensors.at("labels"));
+  const double want = ref.json.at("loss");
+  MESSAGE(label << ": logits relative error " << logits_err << ", loss " << std::setprecision(9) << loss.item()
+                << " vs " << oracle << " " << want);
+  CHECK(logits_err <= 1e-5);
+  CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+  backward(loss);
+  for (const auto& [name, p] : model.named_parameters()) {
+    INFO("base parameter " << name);
+    CHECK(!p.grad().defined());  // the base is frozen: no gradient is even computed
+  }
+  check_gradients_against(method, ref, 1e-4);
+}
+
+// AdamW over `params` with the reference's "adamw" options: each step's loss (`loss_of()`, a fresh
+// forward) equals the reference's "adamw_losses" (10 of them) to 1e-5 relative. Returns the worst
+// relative difference.
+template <class LossOf>
+double check_reference_adamw(const std::vector<Tensor>& params, const HfReference& ref, LossOf loss_of,
+                             const std::string& label, const std::string& oracle) {
+  nn::AdamW opt(params, adamw_options(ref.json.at("adamw")));
+  const auto& expected = ref.json.at("adamw_losses");
+  REQUIRE(expected.size() == 10);
+  double worst = 0.0;
+  for (size_t step = 0; step < expected.size(); ++step) {
+    opt.zero_grad();
+    const Tensor loss = loss_of();
+    const double want = expected[step];
+    INFO("step " << step << ": petl " << loss.item() << ", " << oracle << " " << want);
+    CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
+    worst = std::max(worst, std::fabs(loss.item() - want) / std::fabs(want));
+    backward(loss);
+    opt.step();
+  }
+  MESSAGE(label << ": 10 AdamW steps, worst relative loss difference " << worst);
+  return worst;
+}
 
 inline const char* kPeftSavedPrefix = "base_model.model.";
 
@@ -67,22 +133,10 @@ void check_peft_parity(Model& model, const nn::Module& method, const PeftCase& c
 // 10 AdamW steps over the method's parameters give peft's losses.
 template <class Model>
 void check_peft_adamw(Model& model, const nn::Module& method, const PeftCase& c) {
-  nn::AdamW opt(method.trainable_parameters(), adamw_options(c.peft.json.at("adamw")));
+  const auto loss_of = [&] { return model.loss(fixture_logits(model, c), c.gpt2.tensors.at("labels")); };
+  check_reference_adamw(method.trainable_parameters(), c.peft, loss_of, "AdamW losses", "peft");
   const auto& expected = c.peft.json.at("adamw_losses");
-  REQUIRE(expected.size() == 10);
-  double worst = 0.0;
-  for (size_t step = 0; step < expected.size(); ++step) {
-    opt.zero_grad();
-    const Tensor loss = model.loss(fixture_logits(model, c), c.gpt2.tensors.at("labels"));
-    const double want = expected[step];
-    INFO("step " << step << ": petl " << loss.item() << ", peft " << want);
-    CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
-    worst = std::max(worst, std::fabs(loss.item() - want) / std::fabs(want));
-    backward(loss);
-    opt.step();
-  }
-  MESSAGE("AdamW losses: worst relative difference " << worst << " (" << double(expected[0]) << " -> "
-                                                       << double(expected[9]) << ")");
+  MESSAGE("AdamW losses from " << double(expected[0]) << " to " << double(expected[9]));
 }
 
 }  // namespace petl::testing
