@@ -5,7 +5,6 @@
 //
 // Every figure is the median over individually timed calls (after one warm-up call), so a burst of
 // load from other processes on a shared machine moves it less than a mean would.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -14,12 +13,14 @@
 #include <omp.h>
 
 #include "autograd/ops.h"
+#include "bench/measure.h"
 #include "bench/registry.h"
 #include "tensor/kernels.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using petl::bench::median;
 
 // Milliseconds per call of f, medians over calls: wall clock, and this process's CPU time (all its
 // threads). On a machine shared with other jobs the CPU time is the steadier figure; at one thread it
@@ -32,12 +33,6 @@ double process_cpu_ms() {
   timespec t{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // Calls f (after one warm-up call) until `min_seconds` have passed and at least 5 calls.

@@ -10,16 +10,15 @@
 // figure run one configuration per process (petl_bench --only gpt2_train_b4_t64, ...).
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
 #include "bench/gpt2_train_step.h"
+#include "bench/measure.h"
 #include "bench/registry.h"
 #include "nn/generate.h"
 #include "nn/gpt2.h"
@@ -27,39 +26,15 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
-  return -1.0;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-petl::nn::Gpt2Config bench_config(bool quick) {
-  petl::nn::Gpt2Config c;  // the 124M defaults: 12 layers, 12 heads, d=768, V=50257, 1024 positions
-  if (quick) {             // CI smoke size
-    c.vocab_size = 4096;
-    c.bos_token_id = c.eos_token_id = 4095;
-    c.n_layer = 2;
-    c.n_embd = 128;
-    c.n_head = 4;
-  }
-  return c;
-}
+using petl::bench::median;
+using petl::bench::peak_rss_mb;
+using petl::bench::reset_peak_rss;
 
 // Greedy decoding through nn::generate (KV cache): a B-row prompt of P tokens, N new tokens each
 // (EOS banned so every run is N tokens long). Reports generated tokens per second.
 void decode_row(int64_t B, int64_t P, int64_t N, int repeats, bool quick) {
   reset_peak_rss();
-  petl::nn::Gpt2LMHead model(bench_config(quick), /*init_seed=*/1234);
+  petl::nn::Gpt2LMHead model(petl::bench::gpt2_bench_config(quick), /*init_seed=*/1234);
   model.train(false);
   std::vector<int64_t> prompt;
   for (int64_t i = 0; i < B * P; ++i) prompt.push_back((i * 7919) % model.config().vocab_size);

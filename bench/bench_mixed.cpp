@@ -6,13 +6,13 @@
 //   mixed           forward: rows 0-1 LoRA, 2-3 prefix (P=10), 4-5 Houlsby adapter (m=64), 6-7 none;
 //                   forward + backward: 3 LoRA, 3 prefix, 2 adapter rows, the summed per-task losses
 //   per task        the same rows as one batch per task, one after the other
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <vector>
 
 #include "autograd/graph.h"
+#include "bench/measure.h"
 #include "bench/registry.h"
 #include "nn/gpt2.h"
 #include "peft/bottleneck_adapter.h"
@@ -32,20 +32,7 @@ double median_ms(const std::function<void()>& run, int repeats) {
     run();
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
-petl::nn::Gpt2Config mixed_config(bool quick) {
-  petl::nn::Gpt2Config c;  // 124M: 12 layers, 12 heads, d=768, V=50257
-  if (quick) {
-    c.vocab_size = 4096;
-    c.bos_token_id = c.eos_token_id = 4095;
-    c.n_layer = 2;
-    c.n_embd = 128;
-    c.n_head = 4;
-  }
-  return c;
+  return petl::bench::median(ms);
 }
 
 // ids [n, T] of the listed rows of a [B, T] token list.
@@ -61,7 +48,7 @@ PETL_BENCH("gpt2_mixed_batch") {
   using namespace petl;
   const int64_t B = 8, T = 64;
   const int repeats = opts.quick ? 3 : 5;
-  nn::Gpt2LMHead model(mixed_config(opts.quick), /*init_seed=*/1234);
+  nn::Gpt2LMHead model(bench::gpt2_bench_config(opts.quick), /*init_seed=*/1234);
   model.train(false);
   const nn::Gpt2Config& cfg = model.config();
   std::vector<int64_t> tokens;

@@ -16,15 +16,14 @@
 // one entry per process (petl_bench --only gpt2_train_b4_t64_lora).
 #include "bench/gpt2_train_step.h"
 
-#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 
 #include "autograd/graph.h"
+#include "bench/measure.h"
 #include "autograd/ops.h"
 #include "nn/adamw.h"
 #include "nn/gpt2.h"
@@ -45,33 +44,6 @@ namespace petl::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
-  return -1.0;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-nn::Gpt2Config step_config(bool quick) {
-  nn::Gpt2Config c;  // the 124M defaults: 12 layers, 12 heads, d=768, V=50257, 1024 positions
-  if (quick) {       // CI smoke size
-    c.vocab_size = 4096;
-    c.bos_token_id = c.eos_token_id = 4095;
-    c.n_layer = 2;
-    c.n_embd = 128;
-    c.n_head = 4;
-  }
-  return c;
-}
 
 // A method attached to the model: what trains, and how a batch becomes (logits, loss).
 struct Attached {
@@ -163,7 +135,7 @@ const std::vector<std::string>& train_methods() {
 
 void train_step_row(const std::string& method, int64_t B, int64_t T, int timed_steps, bool quick) {
   reset_peak_rss();
-  nn::Gpt2LMHead model(step_config(quick), /*init_seed=*/1234);
+  nn::Gpt2LMHead model(gpt2_bench_config(quick), /*init_seed=*/1234);
   model.train(true);
   Generator init(99);
   const Attached a = attach(method, model, init);
