@@ -44,7 +44,7 @@ struct BottleneckOptions {
   int64_t bottleneck = 64;                              // m
   AdapterActivation activation = AdapterActivation::Relu;
   AdapterInit init = AdapterInit::Houlsby;
-  bool reads_residual_sum = false;                      // z = r + h (Pfeiffer on GPT-2) instead of h
+  bool reads_residual_sum = false;                      // z = r + h (Pfeiffer; LN(r + h) on BART) instead of h
   std::vector<std::string> sites = {"attn", "mlp"};      // which sublayer sites get one (attach.h patterns)
   bool train_layer_norms = true;                        // Houlsby trains every LayerNorm (PEFT.md §2.3)
 };

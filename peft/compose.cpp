@@ -239,9 +239,9 @@ void attach_entry(ComposedMethod& out, Target& t, nn::Module& model, size_t i, u
                                     : AdapterActivation::GeluTanh;
     const std::string& init = e.value("init");
     o.init = init == "bert" ? AdapterInit::Bert : init == "zero_up" ? AdapterInit::ZeroUp : AdapterInit::Houlsby;
+    // residual_sum: r + h on GPT-2; on BART (post-LN) LN(r + h) with the sublayer's own frozen
+    // LayerNorm, r being the sublayer input (peft/bottleneck_adapter.cpp, attach_original_layer_norm)
     o.reads_residual_sum = e.value("input") == "residual_sum";
-    PETL_CHECK(!o.reads_residual_sum || t.gpt2, "peft compose: ", to_string(e), ": input=residual_sum reads r + h, ",
-               "but BART's post-LN sublayers pass no residual stream to their sites; valid inputs on BART: h");
     o.sites = sublayer_patterns(t, e);
     o.train_layer_norms = e.flag("train_ln");
     auto adapters = std::make_shared<BottleneckAdapters>(t.width, o, entry_seed);

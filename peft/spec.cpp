@@ -267,7 +267,7 @@ const std::vector<SpecMethod>& spec_methods() {
       {"sequential", "bottleneck(r, act)", "sequential", "sublayer output", "add",
        {rank("r", "64", "bottleneck m"), choice("act", "gelu_tanh", {"relu", "gelu_tanh", "swish"}, "f"),
         choice("init", "houlsby", {"houlsby", "bert", "zero_up"}, "weights"),
-        choice("input", "h", {"h", "residual_sum"}, "what the adapter reads: h or r + h (Pfeiffer on GPT-2)"),
+        choice("input", "h", {"h", "residual_sum"}, "what the adapter reads: h or r + h (Pfeiffer; LN(r + h) on BART)"),
         flag("train_ln", "true", "the base LayerNorms train (Houlsby)")},
        {"attn", "self_attn", "cross_attn", "ffn"}, {"attn", "ffn"}, "PEFT.md §2, peft/bottleneck_adapter.h"},
       {"parallel", "bottleneck(r, relu)", "parallel", "sublayer output or heads", "add / scaled add (s)",

@@ -107,7 +107,8 @@ std::shared_ptr<Module> build_direct(const std::string& preset, Module& model, S
   }
   if (preset == "houlsby" || preset == "pfeiffer") {
     BottleneckOptions o = preset == "houlsby" ? houlsby(64) : pfeiffer(d / 16);
-    if (!gpt2) o.sites = {"self_attn", "encoder_attn", "ffn"};
+    if (!gpt2 && preset == "houlsby") o.sites = {"self_attn", "encoder_attn", "ffn"};
+    if (!gpt2 && preset == "pfeiffer") o.sites = {"ffn"};  // reads LN_fin(r + h) with the layer's LayerNorm
     auto a = std::make_shared<BottleneckAdapters>(d, o, seed);
     a->attach(sites, model);
     return a;
@@ -312,7 +313,6 @@ TEST_CASE("spec: unknown or conflicting specs are errors that list the valid cho
   for (const auto& [name, site] : model->sites().linears) CHECK(site->empty());  // the lora was detached
   auto bart = load_bart("tests/fixtures/bart/model");
   CHECK_THROWS_WITH_AS(compose("ft-top-2", *bart), doctest::Contains("GPT-2 only"), Error);
-  CHECK_THROWS_WITH_AS(compose("pfeiffer", *bart), doctest::Contains("valid inputs on BART: h"), Error);
   CHECK_THROWS_WITH_AS(compose("par-bn", *bart), doctest::Contains("valid inputs on BART: sublayer_in"), Error);
 }
 
@@ -338,10 +338,12 @@ TEST_CASE("compose: the presets BART supports equal their methods built directly
   const Tensor dec = from_vector(std::vector<int64_t>{2, 0, 31, 77, 190, 2, 0, 4, 300, 12}, {2, 5});
   const Tensor mask = ones({2, 6});
   auto forward = [&](BartForConditionalGeneration& m) { return m.forward(ids, mask, dec); };
-  // not here: ft-top-2 (GPT-2's blocks), pfeiffer and par-bn (read the residual stream, which BART's
-  // post-LN sites do not pass) -- their errors are checked above
+  // not here: ft-top-2 (GPT-2's blocks) and par-bn (reads the residual stream, which BART's post-LN
+  // sites do not pass) -- their errors are checked above. pfeiffer reads LN(r + h) through the
+  // sublayer's own LayerNorm.
   for (const std::string preset : {"full", "bitfit", "lora", "lora-peft", "ia3", "ia3-peft", "prefix", "prompt",
-                                   "houlsby", "parallel", "scaled-parallel", "multihead-parallel", "mam"})
+                                   "houlsby", "pfeiffer", "parallel", "scaled-parallel", "multihead-parallel",
+                                   "mam"})
     check_against_direct(preset, make, forward, 32, 4, false);
 }
 
