@@ -53,7 +53,8 @@ inline double check_gradients_against(const nn::Module& model, const HfReference
                                       const std::vector<std::string>& exactly_zero = {}) {
   double worst = 0.0;
   int64_t checked = 0;
-  for (const auto& [name, p] : model.named_parameters()) {
+  for (const auto& [param_name, p] : model.named_parameters()) {
+    const std::string name = param_name;  // (clang 14: INFO's lambda cannot capture a structured binding)
     if (!p.requires_grad()) continue;
     INFO("gradient of " << name);
     auto it = ref.tensors.find("grad." + name);

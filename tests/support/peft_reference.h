@@ -21,7 +21,8 @@ namespace petl::testing {
 // file must be used (the same method's parameters in the same places).
 inline void load_initial_parameters(const nn::Module& method, const HfReference& ref) {
   int64_t loaded = 0, in_file = 0;
-  for (const auto& [name, p] : method.named_parameters()) {
+  for (const auto& [param_name, p] : method.named_parameters()) {
+    const std::string name = param_name;  // (clang 14: INFO's lambda cannot capture a structured binding)
     INFO(name);
     auto it = ref.tensors.find("init." + name);
     REQUIRE(it != ref.tensors.end());
@@ -47,7 +48,8 @@ void check_reference_parity(Model& model, const nn::Module& method, const HfRefe
   CHECK(logits_err <= 1e-5);
   CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
   backward(loss);
-  for (const auto& [name, p] : model.named_parameters()) {
+  for (const auto& [param_name, p] : model.named_parameters()) {
+    const std::string name = param_name;  // (clang 14: INFO's lambda cannot capture a structured binding)
     INFO("base parameter " << name);
     CHECK(!p.grad().defined());  // the base is frozen: no gradient is even computed
   }
@@ -111,13 +113,15 @@ void check_peft_parity(Model& model, const nn::Module& method, const PeftCase& c
   CHECK(logits_err <= 1e-5);
   CHECK(std::fabs(loss.item() - want) <= 1e-5 * std::fabs(want));
   backward(loss);
-  for (const auto& [name, p] : model.named_parameters()) {
+  for (const auto& [param_name, p] : model.named_parameters()) {
+    const std::string name = param_name;  // (clang 14: INFO's lambda cannot capture a structured binding)
     INFO("base parameter " << name);
     CHECK(!p.grad().defined());
   }
   double worst = 0.0;
   int64_t checked = 0;
-  for (const auto& [name, p] : method.named_parameters()) {
+  for (const auto& [param_name, p] : method.named_parameters()) {
+    const std::string name = param_name;  // (clang 14: INFO's lambda cannot capture a structured binding)
     INFO("gradient of " << name);
     const Tensor& want_grad = c.peft.tensors.at("grad." + std::string(kPeftSavedPrefix) + name);
     REQUIRE(p.grad().defined());
