@@ -77,7 +77,8 @@ Tree walk(const fs::path& root) {
 
 bool is_code(const fs::path& p) {
   const std::string ext = p.extension().string();
-  return ext == ".h" || ext == ".cpp" || ext == ".cu" || ext == ".cuh";
+  return ext == ".h" || ext == ".cpp" || ext == ".cu" || ext == ".cuh" || ext == ".cmake" ||
+         p.filename() == "CMakeLists.txt";
 }
 
 // The line without its string literals.
@@ -93,8 +94,8 @@ std::vector<std::string> missing_names(const std::string& line, const fs::path& 
   // A run of path characters that contains a "/" or ends in a source extension, not glued to a
   // preceding path character (which would make it part of a longer, foreign path) nor followed by
   // ".word", ".{" or ".*" (a dotted module path such as "transformer.h.0.attn" or
-  // "transformer.h.{i}.mlp" is no file name).
-  static const std::regex token(R"((^|[^\w./-])([\w-]+(?:/[\w.-]+)*\.[A-Za-z]\w*)(?!\.[\w{*]))");
+  // "transformer.h.{i}.mlp" or "transformer.h.<i>.attn" is no file name).
+  static const std::regex token(R"((^|[^\w./-])([\w-]+(?:/[\w.-]+)*\.[A-Za-z]\w*)(?!\.[\w{*<]))");
   static const std::regex source_name(R"([\w-]+\.(cpp|h|cu|cuh|hpp))");
   for (auto it = std::sregex_iterator(line.begin(), line.end(), token); it != std::sregex_iterator(); ++it) {
     std::string name = (*it)[2].str();
@@ -139,6 +140,7 @@ TEST_CASE("the path scanner finds names that do not exist and accepts those that
   CHECK(missing_names("see `tensor/cuda/context.h/.cpp`", root, tree).empty());
   // A Hugging Face module path is not a file name; a name ending a sentence still is.
   CHECK(missing_names("the sites transformer.h.0.attn, transformer.h.{i}.mlp, transformer.h.*", root, tree).empty());
+  CHECK(missing_names("GPT-2 `transformer.h.<i>.attn.heads`", root, tree).empty());
   CHECK(missing_names("see nothing_here.h.", root, tree) == std::vector<std::string>{"nothing_here.h"});
   // Not ours: URLs, paths outside the repository, other repositories, system headers.
   CHECK(missing_names("https://github.com/x/y/blob/main/tensor/nothing_here.cpp", root, tree).empty());
