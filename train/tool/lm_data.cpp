@@ -1,5 +1,7 @@
 #include "train/tool/lm_data.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "autograd/graph.h"
@@ -64,6 +66,7 @@ std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::M
                                        const std::vector<std::string>& inputs, const nn::GenerationConfig& request,
                                        int64_t batch_size, bool show_progress, int64_t added_positions) {
   NoGradGuard no_grad;
+  const bool stderr_is_terminal = isatty(fileno(stderr)) != 0;
   const bool was_training = model.training();
   model.train(false);
   const int64_t eos = model.eos_token_id();
@@ -115,12 +118,12 @@ std::vector<std::string> decode_inputs(nn::Gpt2LMHead& model, const tokenizer::M
       text = first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(" \n\t") - first + 1);
       outputs.push_back(text);
     }
-    if (show_progress) {
-      std::fprintf(stderr, "\rdecoded %zu/%zu", end, inputs.size());
+    if (show_progress) {  // one line rewritten in place on a terminal, plain lines otherwise
+      std::fprintf(stderr, stderr_is_terminal ? "\rdecoded %zu/%zu" : "decoded %zu/%zu\n", end, inputs.size());
       std::fflush(stderr);
     }
   }
-  if (show_progress) std::fprintf(stderr, "\n");
+  if (show_progress && stderr_is_terminal) std::fprintf(stderr, "\n");
   if (truncated)
     std::fprintf(stderr, "decode: %lld sources longer than the model's %lld positions allow were cut to their first tokens\n",
                  (long long)truncated, (long long)model.config().n_positions);
