@@ -80,6 +80,25 @@ double check_reference_adamw(const std::vector<Tensor>& params, const HfReferenc
   return worst;
 }
 
+// The whole parity check of a method on one oracle case: logits, loss and gradients, then 10 AdamW
+// steps from a freshly loaded copy. `load_case(name)` returns a struct with `model` (a pointer to a
+// model whose forward takes input_ids and attention_mask), `adapters` (the attached method) and
+// `ref` (its reference results).
+template <class LoadCase>
+void check_reference_case(LoadCase load_case, const std::string& name, const std::string& oracle) {
+  auto logits_of = [](auto& c) {
+    return c.model->forward(c.ref.tensors.at("input_ids"), c.ref.tensors.at("attention_mask"));
+  };
+  auto c = load_case(name);
+  const Tensor logits = logits_of(c);
+  check_reference_parity(*c.model, *c.adapters, c.ref, logits, relative_error(logits, c.ref.tensors.at("logits")), name,
+                         oracle);
+  auto d = load_case(name);
+  check_reference_adamw(
+      d.adapters->trainable_parameters(), d.ref, [&] { return d.model->loss(logits_of(d), d.ref.tensors.at("labels")); },
+      name, oracle);
+}
+
 inline const char* kPeftSavedPrefix = "base_model.model.";
 
 // The batch of tests/fixtures/<base> (the oracle ran peft on the same one) and peft's results.
