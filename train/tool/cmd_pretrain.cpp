@@ -324,8 +324,10 @@ int pretrain_bart(const PretrainRun& run) {
   noise.options.permute_sentences = !s.flag("no-permute");
   noise.options.mask_id = ids.mask;
   noise.is_sentence_end = sentence_end_table(tok);
-  std::printf("pretrain: noise: sentence permutation %s, text infilling of %.0f%% of the tokens in Poisson(%.3g) spans\n",
-              noise.options.permute_sentences ? "on" : "off", 100 * noise.options.mask_ratio,
+  const auto sentence_ends = std::count(noise.is_sentence_end.begin(), noise.is_sentence_end.end(), true);
+  std::printf("pretrain: noise: sentence permutation %s (%lld vocabulary tokens end a sentence), text infilling of "
+              "%.0f%% of the tokens in Poisson(%.3g) spans\n",
+              noise.options.permute_sentences ? "on" : "off", (long long)sentence_ends, 100 * noise.options.mask_ratio,
               noise.options.poisson_lambda);
 
   // ---- the model: transformers' BartConfig with bart-large's special ids and layout
