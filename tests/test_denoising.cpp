@@ -106,33 +106,35 @@ TEST_CASE("denoising: span lengths are Poisson(3): mean and variance 3, P(0) = e
 
 TEST_CASE("denoising: the same seed gives the same noise, another seed other noise") {
   std::vector<int64_t> input = iota_tokens(120);
-  std::vector<bool> ends(200, false);
-  for (int64_t i = 10; i < 120; i += 13) {
-    input[size_t(i)] = 150;  // a sentence end every 13 tokens
-  }
-  ends[150] = true;
-  const NoisedTokens a = add_denoising_noise(input, ends, options(), 42);
-  const NoisedTokens b = add_denoising_noise(input, ends, options(), 42);
-  const NoisedTokens c = add_denoising_noise(input, ends, options(), 43);
+  SentenceTokens sentences{std::vector<bool>(200, false), {}};
+  for (int64_t i = 10; i < 120; i += 13) input[size_t(i)] = 150;  // a sentence end every 13 tokens
+  sentences.ends[150] = true;
+  const NoisedTokens a = add_denoising_noise(input, sentences, options(), 42);
+  const NoisedTokens b = add_denoising_noise(input, sentences, options(), 42);
+  const NoisedTokens c = add_denoising_noise(input, sentences, options(), 43);
   CHECK(a.tokens == b.tokens);
   CHECK(a.span_lengths == b.span_lengths);
   CHECK(a.tokens != c.tokens);
 }
 
 TEST_CASE("denoising: sentence permutation shuffles whole sentences and keeps each exactly once") {
-  // Sentences of distinct tokens (each starts with its own id); 98 and 99 end sentences, and a
-  // run "98 99" ends one sentence, not two. The last piece has no sentence end.
+  // Sentences of distinct tokens (each starts with its own id); 98 and 99 end sentences, 97 closes
+  // one (a closing quote). A run "98 99" ends one sentence, not two; "99 97" keeps the closer with
+  // its sentence; a closer after an ordinary token ("82 97") ends nothing. The last piece has no
+  // sentence end.
   const std::vector<std::vector<int64_t>> sentences = {
-      {11, 12, 99}, {21, 22, 23, 99}, {31, 98, 99}, {41, 99}, {51, 52, 53, 54, 98}, {61, 62, 99}, {71, 72}};
+      {11, 12, 99},     {21, 22, 23, 99}, {31, 98, 99},     {41, 99, 97}, {51, 52, 53, 54, 98},
+      {61, 62, 99, 97, 97}, {81, 82, 97, 83, 98, 97}, {71, 72}};
   std::vector<int64_t> input;
   for (const auto& s : sentences) input.insert(input.end(), s.begin(), s.end());
-  std::vector<bool> ends(100, false);
-  ends[98] = ends[99] = true;
+  SentenceTokens marks{std::vector<bool>(100, false), std::vector<bool>(100, false)};
+  marks.ends[98] = marks.ends[99] = true;
+  marks.closers[97] = true;
 
   int moved = 0;
   for (uint64_t seed = 0; seed < 40; ++seed) {
     INFO("seed " << seed);
-    const std::vector<int64_t> out = permute_sentences(input, ends, seed);
+    const std::vector<int64_t> out = permute_sentences(input, marks, seed);
     REQUIRE(out.size() == input.size());
     // Parse the output back into the sentences: each must appear once, whole.
     std::vector<bool> used(sentences.size(), false);
@@ -150,19 +152,19 @@ TEST_CASE("denoising: sentence permutation shuffles whole sentences and keeps ea
     CHECK(std::all_of(used.begin(), used.end(), [](bool u) { return u; }));
     moved += out != input;
   }
-  CHECK(moved >= 39);  // 7 pieces: the identity has probability 1/5040 per seed
+  CHECK(moved >= 39);  // 8 pieces: the identity has probability 1/40320 per seed
 }
 
 TEST_CASE("denoising: edge cases: an empty block, one token, no sentence end, ratio 0 and 1") {
-  const std::vector<bool> ends(100, false);
-  const NoisedTokens empty = add_denoising_noise(std::vector<int64_t>{}, ends, options(), 1);
+  const SentenceTokens none{std::vector<bool>(100, false), std::vector<bool>(100, false)};
+  const NoisedTokens empty = add_denoising_noise(std::vector<int64_t>{}, none, options(), 1);
   CHECK(empty.tokens.empty());
   CHECK(empty.span_lengths.empty());
   CHECK(empty.masked == 0);
 
   // One token: ceil(0.3) = 1 token masked, as one span (never more masks than masked tokens).
   for (uint64_t seed = 0; seed < 20; ++seed) {
-    const NoisedTokens one = add_denoising_noise(std::vector<int64_t>{7}, ends, options(), seed);
+    const NoisedTokens one = add_denoising_noise(std::vector<int64_t>{7}, none, options(), seed);
     CHECK(one.tokens == std::vector<int64_t>{kMask});
     CHECK(one.span_lengths == std::vector<int64_t>{1});
   }
@@ -177,11 +179,14 @@ TEST_CASE("denoising: edge cases: an empty block, one token, no sentence end, ra
 
   // No sentence end: permutation leaves the block as it is; all sentence ends: one run, one piece.
   const auto tokens = iota_tokens(30);
-  CHECK(permute_sentences(tokens, ends, 3) == tokens);
-  std::vector<bool> all_end(100, true);
+  CHECK(permute_sentences(tokens, none, 3) == tokens);
+  const SentenceTokens all_end{std::vector<bool>(100, true), {}};
   CHECK(permute_sentences(tokens, all_end, 3) == tokens);
-  // A table shorter than the ids (ids past its end do not end sentences).
-  CHECK(permute_sentences(tokens, std::vector<bool>{}, 3) == tokens);
+  // Only closers: they end nothing without an end before them.
+  const SentenceTokens all_closers{{}, std::vector<bool>(100, true)};
+  CHECK(permute_sentences(tokens, all_closers, 3) == tokens);
+  // Empty tables (ids past a table's end are neither).
+  CHECK(permute_sentences(tokens, SentenceTokens{}, 3) == tokens);
 
   DenoisingOptions o = options();
   o.mask_ratio = 0;
@@ -203,6 +208,6 @@ TEST_CASE("denoising: invalid options are an error naming the option") {
   CHECK_THROWS_WITH_AS(infill_spans(tokens, o, 0), doctest::Contains("mask ratio 1.5 is outside [0, 1]"), petl::Error);
   o = options();
   o.poisson_lambda = 0;
-  CHECK_THROWS_WITH_AS(add_denoising_noise(tokens, {}, o, 0), doctest::Contains("Poisson lambda 0 is outside"),
+  CHECK_THROWS_WITH_AS(add_denoising_noise(tokens, SentenceTokens{}, o, 0), doctest::Contains("Poisson lambda 0 is outside"),
                        petl::Error);
 }

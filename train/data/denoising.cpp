@@ -31,8 +31,8 @@ void check_options(const DenoisingOptions& options) {
   PETL_CHECK(options.mask_id >= 0, "denoising: no <mask> token id (got ", options.mask_id, ")");
 }
 
-bool ends_sentence(int64_t id, const std::vector<bool>& is_sentence_end) {
-  return id >= 0 && size_t(id) < is_sentence_end.size() && is_sentence_end[size_t(id)];
+bool marked(int64_t id, const std::vector<bool>& table) {
+  return id >= 0 && size_t(id) < table.size() && table[size_t(id)];
 }
 
 }  // namespace
@@ -49,15 +49,16 @@ int64_t poisson_draw(double lambda, uint64_t seed, uint64_t* counter) {
   return k;
 }
 
-std::vector<int64_t> permute_sentences(std::span<const int64_t> tokens, const std::vector<bool>& is_sentence_end,
-                                       uint64_t seed) {
-  // Pieces end after a maximal run of sentence-end tokens ("!" "?" -> one end).
+std::vector<int64_t> permute_sentences(std::span<const int64_t> tokens, const SentenceTokens& sentences, uint64_t seed) {
+  // A piece ends after an end token and the end and closer tokens right after it.
   std::vector<std::span<const int64_t>> pieces;
   size_t start = 0;
+  bool in_end = false;  // tokens[i] belongs to a run that began with an end token
   for (size_t i = 0; i < tokens.size(); ++i) {
-    const bool end_here = ends_sentence(tokens[i], is_sentence_end) &&
-                          !(i + 1 < tokens.size() && ends_sentence(tokens[i + 1], is_sentence_end));
-    if (end_here) {
+    in_end = marked(tokens[i], sentences.ends) || (in_end && marked(tokens[i], sentences.closers));
+    const bool run_goes_on = i + 1 < tokens.size() && (marked(tokens[i + 1], sentences.ends) ||
+                                                       marked(tokens[i + 1], sentences.closers));
+    if (in_end && !run_goes_on) {
       pieces.push_back(tokens.subspan(start, i + 1 - start));
       start = i + 1;
     }
@@ -110,11 +111,11 @@ NoisedTokens infill_spans(std::span<const int64_t> tokens, const DenoisingOption
   return out;
 }
 
-NoisedTokens add_denoising_noise(std::span<const int64_t> tokens, const std::vector<bool>& is_sentence_end,
+NoisedTokens add_denoising_noise(std::span<const int64_t> tokens, const SentenceTokens& sentences,
                                  const DenoisingOptions& options, uint64_t seed) {
   check_options(options);
   if (!options.permute_sentences) return infill_spans(tokens, options, seed);
-  const std::vector<int64_t> permuted = permute_sentences(tokens, is_sentence_end, seed);
+  const std::vector<int64_t> permuted = permute_sentences(tokens, sentences, seed);
   return infill_spans(permuted, options, seed);
 }
 

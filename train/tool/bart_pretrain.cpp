@@ -41,27 +41,42 @@ BartSpecialIds bart_special_ids(const tokenizer::ModelTokenizer& tok, const std:
   return {*s.bos, *s.pad, *s.eos, *s.mask};
 }
 
-std::vector<bool> sentence_end_table(const tokenizer::ModelTokenizer& tok) {
-  std::vector<bool> table(tok.vocab_size(), false);
+data::SentenceTokens sentence_tokens(const tokenizer::ModelTokenizer& tok) {
+  data::SentenceTokens out;
+  out.ends.assign(tok.vocab_size(), false);
+  out.closers.assign(tok.vocab_size(), false);
   std::vector<bool> special(tok.vocab_size(), false);
   for (const auto& a : tok.added_tokens()) special[size_t(a.id)] = true;
-  static const std::vector<std::string> closers = {" ", "\n", "\r", "\t", "\"", "'", ")", "]",
-                                                   "\xE2\x80\x9D" /* ” */, "\xE2\x80\x99" /* ’ */};
-  for (size_t id = 0; id < table.size(); ++id) {
-    if (special[id]) continue;
-    const tokenizer::TokenId one[] = {tokenizer::TokenId(id)};
-    std::string text = tok.bpe().decode(one);
+  static const std::vector<std::string> closing = {"\"", "'", ")", "]", "\xE2\x80\x9D" /* ” */, "\xE2\x80\x99" /* ’ */};
+  static const std::vector<std::string> space = {" ", "\n", "\r", "\t"};
+  // Removes every trailing piece in `set` from `text`; returns whether anything was removed.
+  const auto trim = [](std::string& text, const std::vector<std::string>& set) {
+    bool any = false;
     for (bool trimmed = true; trimmed && !text.empty();) {
       trimmed = false;
-      for (const auto& c : closers)
+      for (const auto& c : set)
         if (text.size() >= c.size() && text.compare(text.size() - c.size(), c.size(), c) == 0) {
           text.resize(text.size() - c.size());
-          trimmed = true;
+          trimmed = any = true;
         }
     }
-    table[id] = !text.empty() && (text.back() == '.' || text.back() == '!' || text.back() == '?');
+    return any;
+  };
+  for (size_t id = 0; id < out.ends.size(); ++id) {
+    if (special[id]) continue;
+    const tokenizer::TokenId one[] = {tokenizer::TokenId(id)};
+    const std::string text = tok.bpe().decode(one);
+    std::string closers_only = text;
+    if (trim(closers_only, closing) && closers_only.empty()) {
+      out.closers[id] = true;
+      continue;
+    }
+    std::string end = text;
+    while (trim(end, space) || trim(end, closing)) {
+    }
+    out.ends[id] = !end.empty() && (end.back() == '.' || end.back() == '!' || end.back() == '?');
   }
-  return table;
+  return out;
 }
 
 BartBlocks bart_blocks(const tokenizer::ModelTokenizer& tok, const std::vector<std::string>& texts,
@@ -99,7 +114,7 @@ DenoisingBatch denoising_batch(const std::vector<train::Example>& blocks, const 
     PETL_CHECK(block.size() >= 2 && block.front() == noise.ids.bos && block.back() == noise.ids.eos,
                "denoising_batch: block ", indices[r], " is not framed <s> ... </s>");
     const std::span<const int64_t> body(block.data() + 1, block.size() - 2);
-    const data::NoisedTokens noised = data::add_denoising_noise(body, noise.is_sentence_end, noise.options, row_seeds[r]);
+    const data::NoisedTokens noised = data::add_denoising_noise(body, noise.sentences, noise.options, row_seeds[r]);
     std::vector<int64_t> input;
     input.reserve(noised.tokens.size() + 2);
     input.push_back(noise.ids.bos);

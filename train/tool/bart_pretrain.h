@@ -32,9 +32,10 @@ struct BartSpecialIds {
 };
 BartSpecialIds bart_special_ids(const tokenizer::ModelTokenizer& tok, const std::string& source);
 
-// is_sentence_end[id]: the token's text, with trailing whitespace, quotes and closing brackets
-// removed, ends with '.', '!' or '?'. Special tokens never end a sentence.
-std::vector<bool> sentence_end_table(const tokenizer::ModelTokenizer& tok);
+// ends[id]: the token's text, with trailing whitespace, quotes and closing brackets removed, ends
+// with '.', '!' or '?'; closers[id]: the text is only closing quotes and brackets (" ' ) ] ” ’).
+// Special tokens are neither.
+data::SentenceTokens sentence_tokens(const tokenizer::ModelTokenizer& tok);
 
 struct BartBlocks {
   std::vector<train::Example> train, held_out;
@@ -45,7 +46,7 @@ BartBlocks bart_blocks(const tokenizer::ModelTokenizer& tok, const std::vector<s
 
 struct BartNoise {
   data::DenoisingOptions options;
-  std::vector<bool> is_sentence_end;
+  data::SentenceTokens sentences;
   BartSpecialIds ids;
 };
 

@@ -323,12 +323,13 @@ int pretrain_bart(const PretrainRun& run) {
   noise.options.poisson_lambda = s.number("poisson-lambda", 1e-3, 50);
   noise.options.permute_sentences = !s.flag("no-permute");
   noise.options.mask_id = ids.mask;
-  noise.is_sentence_end = sentence_end_table(tok);
-  const auto sentence_ends = std::count(noise.is_sentence_end.begin(), noise.is_sentence_end.end(), true);
-  std::printf("pretrain: noise: sentence permutation %s (%lld vocabulary tokens end a sentence), text infilling of "
-              "%.0f%% of the tokens in Poisson(%.3g) spans\n",
-              noise.options.permute_sentences ? "on" : "off", (long long)sentence_ends, 100 * noise.options.mask_ratio,
-              noise.options.poisson_lambda);
+  noise.sentences = sentence_tokens(tok);
+  const auto ends = std::count(noise.sentences.ends.begin(), noise.sentences.ends.end(), true);
+  const auto closers = std::count(noise.sentences.closers.begin(), noise.sentences.closers.end(), true);
+  std::printf("pretrain: noise: sentence permutation %s (%lld vocabulary tokens end a sentence, %lld close one), "
+              "text infilling of %.0f%% of the tokens in Poisson(%.3g) spans\n",
+              noise.options.permute_sentences ? "on" : "off", (long long)ends, (long long)closers,
+              100 * noise.options.mask_ratio, noise.options.poisson_lambda);
 
   // ---- the model: transformers' BartConfig with bart-large's special ids and layout
   nn::BartConfig config;
