@@ -2,6 +2,7 @@
 // trains on the fixture corpus and its held-out loss falls; its model directory loads back with
 // nn/bart_checkpoint.h and tokenizer/model_dir.h with bart-large's special ids; a run SIGKILLed at
 // several moments and resumed is bit-identical to an uninterrupted one; bad settings are clear errors.
+// transformers' tokenizer ids on the same directory: tests/fixtures/bart_pretrain/hf_token_ids.json.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -95,6 +96,19 @@ TEST_CASE("train pretrain --arch bart: a tiny BART trains, its held-out loss fal
   CHECK(*ids.eos == 2);
   CHECK(*ids.unk == 3);
   CHECK(*ids.mask == 299);
+  // transformers' AutoTokenizer on this same directory gives the same ids (tools/oracle/
+  // bart_pretrain_check.py --write-fixture: the vocabulary depends only on the corpus and
+  // --vocab-size, so the fixture's run and this one learn the same one).
+  const auto fixture = nlohmann::json::parse(testing::read_whole_file("tests/fixtures/bart_pretrain/hf_token_ids.json"));
+  REQUIRE(fixture["vocab_size"] == 300);
+  for (const auto& item : fixture["input_ids"].items()) {
+    const std::string text = item.key();
+    INFO(text);
+    const auto petl_ids = tok.encode_source(text);
+    CHECK(std::vector<int64_t>(petl_ids.begin(), petl_ids.end()) == item.value().get<std::vector<int64_t>>());
+  }
+  CHECK(fixture["input_ids"].size() == 9);
+
   const auto framed = tok.encode_source("It was <mask> night.");
   REQUIRE(framed.size() >= 4);
   CHECK(framed.front() == 0);

@@ -2,6 +2,9 @@
 
   python tools/oracle/bart_pretrain_check.py --build build            # pretrains a tiny BART first
   python tools/oracle/bart_pretrain_check.py --build build --model RUN/model   # an existing one
+  python tools/oracle/bart_pretrain_check.py --build build --write-fixture tests/fixtures/bart_pretrain/hf_token_ids.json
+      # also writes transformers' ids of a few texts under the tiny run's tokenizer, which
+      # tests/test_train_bart_pretrain.cpp compares with petl's tokenizer on the same directory
 
 Checks, each printed with its numbers:
   1. BartForConditionalGeneration.from_pretrained(DIR) reports no missing, unexpected or mismatched
@@ -35,6 +38,11 @@ TARGETS = ["It was a dark and stormy night, and the rain fell in torrents.",
            "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse.",
            "It is a truth universally acknowledged."]
 
+# Texts for the tokenizer fixture: <mask> after a space and at the start, curly quotes, a newline,
+# text that spells a special token, non-ASCII letters.
+FIXTURE_TEXTS = SOURCES + TARGETS + ["Hello <mask> world", "\u201cWell,\u201d said he.\nNo <s> here, </s> or <pad>.",
+                                     "Caf\u00e9 na\u00efve \u2014 r\u00e9sum\u00e9.  Two  spaces <mask>"]
+
 
 def pretrain_tiny(build, out):
     cmd = [os.path.join(build, "train"), "pretrain", "--arch", "bart", "--corpus",
@@ -49,6 +57,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="the build directory (train, petl_logits)")
     ap.add_argument("--model", help="a model directory `train pretrain --arch bart` wrote (default: pretrain one now)")
+    ap.add_argument("--write-fixture", help="write {text: input_ids} of FIXTURE_TEXTS by transformers' tokenizer here")
     args = ap.parse_args()
     torch.set_num_threads(1)
     ok = True
@@ -64,6 +73,12 @@ def main():
         ok &= not problems
         tok = AutoTokenizer.from_pretrained(model_dir)
         print(f"   AutoTokenizer: {type(tok).__name__}, {len(tok)} tokens")
+        if args.write_fixture:
+            ids = {text: tok(text)["input_ids"] for text in FIXTURE_TEXTS}
+            lines = [f" {json.dumps(t, ensure_ascii=False)}: {json.dumps(i)}" for t, i in ids.items()]
+            with open(args.write_fixture, "w") as f:
+                f.write(f'{{"vocab_size": {len(tok)}, "input_ids": {{\n' + ",\n".join(lines) + "\n}}\n")
+            print(f"   wrote transformers' ids of {len(ids)} texts to {args.write_fixture}")
 
         # 2. special ids
         config = json.load(open(os.path.join(model_dir, "config.json")))
