@@ -64,6 +64,7 @@ Batch make_batch(const std::vector<Example>& examples, const std::vector<int64_t
   batch.ids = from_vector(ids, {rows, cols});
   batch.labels = from_vector(labels, {rows, cols});
   batch.mask = from_vector(mask, {rows, cols});
+  batch.indices = indices;
   return batch;
 }
 

@@ -24,6 +24,7 @@ struct Batch {
   Tensor labels;  // [B, T] int64, -100 on padding
   Tensor mask;    // [B, T] float32: 1 token, 0 padding
   int64_t tokens = 0;  // real tokens in the batch
+  std::vector<int64_t> indices;  // the examples' indices, row by row (a loss may rebuild its own inputs)
 };
 
 // The batches of one epoch, as lists of example indices.
