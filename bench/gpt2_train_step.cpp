@@ -166,6 +166,7 @@ StepResult train_step_row(const std::string& method, int64_t B, int64_t T, int t
   // What an earlier configuration of this process left cached goes back to the system first, so
   // the high-water mark measured from here is this configuration's (plus the process's baseline).
   allocator_for(Device::cpu()).empty_cache();
+  allocator_for(Device::cpu()).reset_peak();  // the "tensors" figure, likewise this configuration's
   reset_peak_rss();
   nn::Gpt2LMHead model(gpt2_bench_config(quick), /*init_seed=*/1234);
   model.train(true);

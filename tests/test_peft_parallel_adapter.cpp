@@ -140,11 +140,13 @@ TEST_CASE("parallel adapter: gradients reach only the adapters, and the frozen b
     backward(loss);
     const int64_t gemms = kernel_counters().matmul_calls - before;
     if (frozen) {
-      for (auto& [name, p] : model->named_parameters()) {
+      for (auto& [param_name, p] : model->named_parameters()) {
+        const std::string name = param_name;  // (clang 14: INFO's lambda cannot capture a structured binding)
         INFO(name);
         CHECK(!p.grad().defined());
       }
-      for (auto& [name, p] : adapters.named_parameters()) {
+      for (auto& [param_name, p] : adapters.named_parameters()) {
+        const std::string name = param_name;
         INFO(name);
         CHECK(p.grad().defined());
       }
