@@ -16,6 +16,10 @@
 // one entry per process (petl_bench --only gpt2_train_b4_t64_lora).
 #include "bench/gpt2_train_step.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -166,6 +170,9 @@ StepResult train_step_row(const std::string& method, int64_t B, int64_t T, int t
   // What an earlier configuration of this process left cached goes back to the system first, so
   // the high-water mark measured from here is this configuration's (plus the process's baseline).
   allocator_for(Device::cpu()).empty_cache();
+#if defined(__GLIBC__)
+  malloc_trim(0);  // and what the C library kept of it (freed heap pages) too
+#endif
   allocator_for(Device::cpu()).reset_peak();  // the "tensors" figure, likewise this configuration's
   reset_peak_rss();
   nn::Gpt2LMHead model(gpt2_bench_config(quick), /*init_seed=*/1234);
