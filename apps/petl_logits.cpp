@@ -36,6 +36,7 @@
 #include "nn/strict_json.h"
 #include "peft/adapterhub_format.h"
 #include "peft/bart_prefix.h"
+#include "peft/generation.h"
 #include "peft/peft_format.h"
 #include "peft/prefix_tuning.h"
 #include "peft/prompt_tuning.h"
@@ -156,8 +157,10 @@ void check_same_batch(const petl::nn::SafetensorsFile& file, const Tensor& ids, 
 struct Adapted {
   std::vector<std::shared_ptr<void>> methods;
   int64_t prefix_positions = 0;  // GPT-2: P when a peft prefix counts as a past (positions P .. P+T-1)
-  // prefix and prompt rows under decoding were not compared with the libraries' generate(): refused
+  // decoding that was not compared with the libraries' generate() (AdapterHub's prefix and MAM, peft's
+  // prefix and prompt together on GPT-2, whose positions peft numbers differently): refused
   std::string not_for_generation;
+  bool peft_positions = false;  // GPT-2: decode_like_peft already set by a peft prefix or prompt
 };
 
 nlohmann::json adapter_config(const fs::path& dir) {
@@ -184,7 +187,15 @@ void load_adapter(Model& model, const fs::path& dir, Adapted& adapted) {
                 "(no \"config\" and \"model_type\")");
   const std::string type = config.at("peft_type");
   petl::nn::SiteMap sites = model.sites();
-  if (type == "PREFIX_TUNING" || type == "PROMPT_TUNING") adapted.not_for_generation = dir.string();
+  // GPT-2 decodes a peft prefix or prompt with peft's positions (peft/generation.h); both at once have no
+  // single numbering
+  auto peft_decoding = [&](auto& method) {
+    if constexpr (!bart) {
+      if (adapted.peft_positions) adapted.not_for_generation = dir.string();
+      petl::peft::decode_like_peft(model, method);
+      adapted.peft_positions = true;
+    }
+  };
   if (type == "LORA") {
     adapted.methods.push_back(std::shared_ptr<peft::Lora>(peft::load_peft_lora(model, sites, dir)));
   } else if (type == "IA3") {
@@ -200,6 +211,7 @@ void load_adapter(Model& model, const fs::path& dir, Adapted& adapted) {
       prefix->attach(sites, model);
       if (adapted.prefix_positions != 0) throw Error(config_path.string() + ": a second peft prefix on GPT-2");
       adapted.prefix_positions = prefix->length;  // peft passes the prefix as a past: positions P .. P+T-1
+      peft_decoding(*prefix);
       adapted.methods.push_back(prefix);
     }
   } else if (type == "PROMPT_TUNING") {
@@ -208,6 +220,7 @@ void load_adapter(Model& model, const fs::path& dir, Adapted& adapted) {
     else d = model.transformer->config.n_embd;
     auto prompt = peft::PromptTuning::load_peft(dir, d);
     prompt->attach(sites, model);
+    peft_decoding(*prompt);
     adapted.methods.push_back(prompt);
   } else {
     throw Error(config_path.string() + ": peft_type \"" + type +
@@ -225,8 +238,9 @@ petl::nn::TensorMap run(Model& model, const Args& args, const petl::nn::Safetens
   check_same_batch(inputs, ids, mask, "input_ids", "attention_mask");
   if (!args.generate.empty()) {
     if (!adapted.not_for_generation.empty())
-      throw UsageError(adapted.not_for_generation + ": --generate with prefix or prompt tuning was not checked "
-                       "against the libraries' generate(); petl_logits gives their logits only");
+      throw UsageError(adapted.not_for_generation + ": --generate with this adapter (AdapterHub's prefix or MAM, or "
+                       "peft's prefix and prompt together on GPT-2) was not checked against the libraries' generate(); "
+                       "petl_logits gives its logits only");
     petl::nn::GenerationConfig request;
     request.num_beams = args.num_beams;
     request.do_sample = false;

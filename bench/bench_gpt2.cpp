@@ -80,6 +80,13 @@ const bool registered_methods = [] {
                                          train_entry(o, method, 8, 256, 2, 1);
                                        }});
   }
+  // every method next to full fine-tuning, in one process (the comparison table of issue 10 §7)
+  petl::bench::registry().push_back({"gpt2_train_b4_t64_all", [](const petl::bench::Options& o) {
+                                       if (o.device == "cpu") petl::bench::train_step_table(4, 64, o.quick ? 2 : 3, o.quick);
+                                     }});
+  petl::bench::registry().push_back({"gpt2_train_b8_t256_all", [](const petl::bench::Options& o) {
+                                       if (o.device == "cpu") petl::bench::train_step_table(8, 256, o.quick ? 1 : 2, o.quick);
+                                     }});
   return true;
 }();
 

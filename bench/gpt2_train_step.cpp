@@ -16,6 +16,10 @@
 // one entry per process (petl_bench --only gpt2_train_b4_t64_lora).
 #include "bench/gpt2_train_step.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -29,12 +33,14 @@
 #include "nn/gpt2.h"
 #include "peft/bitfit.h"
 #include "peft/bottleneck_adapter.h"
+#include "peft/compose.h"
 #include "peft/finetune.h"
 #include "peft/ia3.h"
 #include "peft/lora.h"
 #include "peft/mam.h"
 #include "peft/parallel_adapter.h"
 #include "peft/prefix_tuning.h"
+#include "peft/presets.h"
 #include "peft/prompt_tuning.h"
 #include "tensor/allocator.h"
 #include "tensor/kernels.h"
@@ -54,6 +60,22 @@ struct Attached {
   std::function<Tensor(const Tensor&)> positions;  // position ids for [B, T] ids, or none
   std::function<Tensor(const Tensor&)> labels;     // the labels for ids
 };
+
+// The methods built from a preset of peft/presets.cpp (the papers' hyperparameters) by peft::compose.
+const std::vector<std::pair<std::string, std::string>>& preset_methods() {
+  static const std::vector<std::pair<std::string, std::string>> methods = {
+      {"ft_top2", "ft-top-2"},       {"prefix_mlp", "prefix"},      {"pfeiffer", "pfeiffer"},
+      {"plain_pa", "parallel"},      {"par_bn", "par-bn"},          {"mh_pa", "multihead-parallel"},
+      {"lora_paper", "lora"},
+  };
+  return methods;
+}
+
+std::string preset_of(const std::string& method) {
+  for (const auto& [name, preset] : preset_methods())
+    if (name == method) return preset;
+  return "";
+}
 
 Attached attach(const std::string& method, nn::Gpt2LMHead& model, Generator& init) {
   const nn::Gpt2Config& c = model.config();
@@ -106,6 +128,14 @@ Attached attach(const std::string& method, nn::Gpt2LMHead& model, Generator& ini
     collect(mam);
     a.prefix_keys = mam->prefix->length;
     a.positions = [mam](const Tensor& ids) { return mam->prefix->positions(ids.size(0), ids.size(1)); };
+  } else if (const std::string preset = preset_of(method); !preset.empty()) {
+    auto composed = peft::compose(peft::preset_spec(preset), model, 1);
+    a.method = composed;
+    a.params = composed->all_trainable_parameters();
+    if (composed->prefix) {
+      a.prefix_keys = composed->prefix->length;
+      a.positions = [composed](const Tensor& ids) { return composed->position_ids(ids.size(0), ids.size(1)); };
+    }
   } else {
     throw Error(detail::concat("gpt2 train bench: unknown method '", method, "'"));
   }
@@ -128,12 +158,22 @@ double gemm_gflops(int64_t M, int64_t K, int64_t N) {
 }  // namespace
 
 const std::vector<std::string>& train_methods() {
-  static const std::vector<std::string> methods = {"full", "lora", "prefix", "prompt", "ia3",
-                                                   "bitfit", "houlsby", "parallel", "mam"};
+  static const std::vector<std::string> methods = [] {
+    std::vector<std::string> m = {"full", "lora", "prefix", "prompt", "ia3", "bitfit", "houlsby", "parallel", "mam"};
+    for (const auto& entry : preset_methods()) m.push_back(entry.first);
+    return m;
+  }();
   return methods;
 }
 
-void train_step_row(const std::string& method, int64_t B, int64_t T, int timed_steps, bool quick) {
+StepResult train_step_row(const std::string& method, int64_t B, int64_t T, int timed_steps, bool quick) {
+  // What an earlier configuration of this process left cached goes back to the system first, so
+  // the high-water mark measured from here is this configuration's (plus the process's baseline).
+  allocator_for(Device::cpu()).empty_cache();
+#if defined(__GLIBC__)
+  malloc_trim(0);  // and what the C library kept of it (freed heap pages) too
+#endif
+  allocator_for(Device::cpu()).reset_peak();  // the "tensors" figure, likewise this configuration's
   reset_peak_rss();
   nn::Gpt2LMHead model(gpt2_bench_config(quick), /*init_seed=*/1234);
   model.train(true);
@@ -186,6 +226,20 @@ void train_step_row(const std::string& method, int64_t B, int64_t T, int timed_s
               double(B * T) / s, rss,
               double(mem.peak_bytes_in_use) / (1 << 20), double(mem.bytes_cached) / (1 << 20),
               flops * 1e-9, achieved, 100.0 * achieved / rate, rate, (long long)system_allocs, timed_steps, a.params.size());
+  std::fflush(stdout);
+  return {s * 1e3, rss};
+}
+
+void train_step_table(int64_t B, int64_t T, int timed_steps, bool quick) {
+  std::vector<std::pair<std::string, StepResult>> rows;
+  for (const std::string& method : train_methods()) rows.emplace_back(method, train_step_row(method, B, T, timed_steps, quick));
+  const StepResult& full = rows.front().second;  // train_methods() starts with "full"
+  std::printf("gpt2%s train B=%lld T=%lld, every method in this process, against full fine-tuning:\n",
+              quick ? "-quick" : "", (long long)B, (long long)T);
+  std::printf("  %-11s %12s %9s %14s %9s\n", "method", "ms/step", "x full", "peak RSS MB", "x full");
+  for (const auto& [method, r] : rows)
+    std::printf("  %-11s %12.1f %9.2f %14.0f %9.2f\n", method.c_str(), r.ms_per_step, r.ms_per_step / full.ms_per_step,
+                r.peak_rss_mb, r.peak_rss_mb / full.peak_rss_mb);
   std::fflush(stdout);
 }
 

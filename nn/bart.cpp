@@ -59,11 +59,11 @@ BartEncoderLayer::BartEncoderLayer(const BartConfig& c, Generator& init, Generat
 Tensor BartEncoderLayer::forward(const Tensor& x, const Tensor& mask) {
   Generator& gen = *dropout_gen_;
   Tensor A = dropout(self_attn->forward(x, x, mask, /*causal=*/false, /*cross=*/false), config_.dropout, training(), gen);
-  if (!attn_site.empty()) A = attn_site(x, A);
+  if (!attn_site.empty()) A = attn_site(x, A, x);  // post-LN: the residual stream is the input
   const Tensor a = self_attn_layer_norm->forward(x + A);  // post-LN
   Tensor F = dropout(bart_ffn(a, *fc1, *fc2, config_.activation(), config_.activation_dropout, training(), gen),
                      config_.dropout, training(), gen);
-  if (!ffn_site.empty()) F = ffn_site(a, F);
+  if (!ffn_site.empty()) F = ffn_site(a, F, a);
   return final_layer_norm->forward(a + F);
 }
 
@@ -87,15 +87,15 @@ Tensor BartDecoderLayer::forward(const Tensor& x, const Tensor& self_mask, const
   Generator& gen = *dropout_gen_;
   Tensor A = dropout(self_attn->forward(x, x, self_mask, /*causal=*/true, /*cross=*/false, self_cache),
                      config_.dropout, training(), gen);
-  if (!attn_site.empty()) A = attn_site(x, A);
+  if (!attn_site.empty()) A = attn_site(x, A, x);  // post-LN: the residual stream is the input
   const Tensor a = self_attn_layer_norm->forward(x + A);
   Tensor C = dropout(encoder_attn->forward(a, encoder_out, encoder_mask, /*causal=*/false, /*cross=*/true, cross_cache),
                      config_.dropout, training(), gen);
-  if (!cross_site.empty()) C = cross_site(a, C);
+  if (!cross_site.empty()) C = cross_site(a, C, a);
   const Tensor c = encoder_attn_layer_norm->forward(a + C);
   Tensor F = dropout(bart_ffn(c, *fc1, *fc2, config_.activation(), config_.activation_dropout, training(), gen),
                      config_.dropout, training(), gen);
-  if (!ffn_site.empty()) F = ffn_site(c, F);
+  if (!ffn_site.empty()) F = ffn_site(c, F, c);
   return final_layer_norm->forward(c + F);
 }
 

@@ -96,12 +96,14 @@ Tensor Gpt2Model::forward(const Tensor& ids, const Tensor& mask, const Tensor& p
              " caches, got ", caches ? caches->size() : 0);
   const int64_t T = ids.size(1);
   EmbeddedTokens tokens{wte->forward(ids), mask.defined() ? kernel::to(mask, DType::F32) : Tensor()};  // [B, T, d]
-  if (!embedding_site.empty()) {
+  const int64_t past = caches ? (*caches)[0].length() : 0;
+  // Rows an embedding hook puts in front belong to the start of the sequence: a decoding step that
+  // continues a cached sequence has them in its past already.
+  if (!embedding_site.empty() && past == 0) {
     if (!tokens.mask.defined()) tokens.mask = ones({ids.size(0), T}, DType::F32, ids.device());
     tokens = embedding_site(tokens);
   }
   const int64_t T_all = tokens.embeds.size(1), added = T_all - T;
-  const int64_t past = caches ? (*caches)[0].length() : 0;
   Tensor positions = !position_ids.defined() ? default_positions(past, T_all, ids.device())
                      : added == 0            ? position_ids
                                              : positions_with_prefix(position_ids, added, ids.device());
@@ -181,6 +183,8 @@ Tensor Gpt2LMHead::start(const Tensor& input_ids, const Tensor& attention_mask) 
       positions[size_t(b * T + t)] = token ? seen - 1 : 1;
     }
   }
+  if (positions_over_padding) return last_logits(input_ids, attention_mask, Tensor());  // 0 .. T_all - 1
+  for (int64_t& p : positions) p += past_positions;
   return last_logits(input_ids, attention_mask, from_vector(positions, {B, T}, input_ids.device()));
 }
 
@@ -188,9 +192,11 @@ Tensor Gpt2LMHead::next(const Tensor& tokens) {
   PETL_CHECK(!caches_.empty() && !caches_[0].empty(), "Gpt2LMHead::next: call start() first");
   const int64_t B = tokens.numel();
   PETL_CHECK(B == caches_[0].k.size(0), "Gpt2LMHead::next: ", B, " tokens for ", caches_[0].k.size(0), " rows");
+  const Tensor one = ones({B, 1}, DType::F32, tokens.device());
+  if (positions_over_padding) return last_logits(reshape(tokens, {B, 1}), one, Tensor());  // the cache length
   // The new token's position is the number of real tokens before it: the sum of the cached mask.
-  const Tensor position = kernel::to(sum(caches_[0].mask, {1}, true), DType::I64);  // [B, 1]
-  return last_logits(reshape(tokens, {B, 1}), ones({B, 1}, DType::F32, tokens.device()), position);
+  const Tensor position = kernel::to(sum(caches_[0].mask, {1}, true) + double(past_positions), DType::I64);  // [B, 1]
+  return last_logits(reshape(tokens, {B, 1}), one, position);
 }
 
 void Gpt2LMHead::select_rows(const Tensor& index) {

@@ -107,6 +107,17 @@ class Gpt2LMHead : public Module, public StepModel {
   const Gpt2Config& config() const { return transformer->config; }
   std::shared_ptr<Gpt2Model> transformer;
 
+  // How decoding numbers positions when a method puts rows before the tokens (set by
+  // peft::decode_like_peft, docs/peft/generation.md). By default a token's position is the number of
+  // real tokens before it (transformers' GPT-2 alone).
+  //   past_positions: that many rows precede every prompt as a past (peft's prefix tuning: P), so
+  //                   the tokens' positions start at P.
+  //   positions_over_padding: positions run 0, 1, ... over every row of the sequence, padding
+  //                   included (peft's prompt tuning: its generate() drops transformers' position ids
+  //                   and GPT-2 falls back to the cache positions).
+  int64_t past_positions = 0;
+  bool positions_over_padding = false;
+
  private:
   Tensor last_logits(const Tensor& ids, const Tensor& mask, const Tensor& positions);
   Generator dropout_gen_;

@@ -31,7 +31,8 @@ class SublayerHook {
   virtual ~SublayerHook() = default;
   virtual Tensor apply(const Tensor& x, const Tensor& h) = 0;
   // The same, also given the residual stream r that h is added to (GPT-2: the block input for the
-  // attention, a for the FFN; undefined where the model passes none). Hooks that read r (AdapterHub's
+  // attention, a for the FFN; BART, post-LN: the sublayer input x itself; undefined where the model
+  // passes none, e.g. the heads sites). Hooks that read r (AdapterHub's
   // `original_ln_before` on a pre-LN model: the adapter reads r + h) override this.
   virtual Tensor apply_with_residual(const Tensor& x, const Tensor& h, const Tensor& /*residual*/) {
     return apply(x, h);

@@ -261,9 +261,6 @@ void attach_entry(ComposedMethod& out, Target& t, nn::Module& model, size_t i, u
     o.scaling = o.learned_scaling ? 1.0 : e.real("s");
     o.init = e.value("init") == "bert" ? ParallelInit::Bert : ParallelInit::Lora;
     o.input = e.value("input") == "residual" ? ParallelInput::Residual : ParallelInput::SublayerIn;
-    PETL_CHECK(o.input == ParallelInput::SublayerIn || t.gpt2, "peft compose: ", to_string(e), ": input=residual ",
-               "reads the residual stream, which BART's sublayers do not pass to their sites (in BART it equals ",
-               "the sublayer input, PEFT.md §6.2); valid inputs on BART: sublayer_in");
     PETL_CHECK(o.input == ParallelInput::SublayerIn || !e.has_site("heads"), "peft compose: ", to_string(e),
                ": input=residual at the heads, where no residual stream is passed; valid sites for it: attn, ffn");
     o.sites = sublayer_patterns(t, e);
@@ -286,8 +283,9 @@ void attach_entry(ComposedMethod& out, Target& t, nn::Module& model, size_t i, u
 
 }  // namespace
 
-std::shared_ptr<ComposedMethod> compose(const Spec& spec, nn::Module& model, uint64_t seed) {
-  Target t = target_of(model);
+namespace {
+
+std::shared_ptr<ComposedMethod> compose_on(const Spec& spec, nn::Module& model, Target t, uint64_t seed) {
   auto out = std::make_shared<ComposedMethod>(spec, model);
 
   // (IA)^3 and LoRA on one Linear: refused (see compose.h).
@@ -319,8 +317,44 @@ std::shared_ptr<ComposedMethod> compose(const Spec& spec, nn::Module& model, uin
   return out;
 }
 
+}  // namespace
+
+std::shared_ptr<ComposedMethod> compose(const Spec& spec, nn::Module& model, uint64_t seed) {
+  return compose_on(spec, model, target_of(model), seed);
+}
+
 std::shared_ptr<ComposedMethod> compose(const std::string& spec, nn::Module& model, uint64_t seed) {
   return compose(parse_spec(spec), model, seed);
+}
+
+std::shared_ptr<ComposedMethod> compose(const Spec& spec, nn::Module& model, nn::SiteMap& sites, uint64_t seed) {
+  Target t = target_of(model);
+  auto names = [](const auto& list) {
+    std::vector<std::string> out;
+    for (const auto& entry : list) out.push_back(entry.first);
+    return out;
+  };
+  PETL_CHECK(names(sites.sublayers) == names(t.sites.sublayers) && names(sites.linears) == names(t.sites.linears) &&
+                 names(sites.key_values) == names(t.sites.key_values),
+             "peft compose: the given sites do not mirror the model's (MixedBatch::task_sites of a router built on ",
+             "this model's sites() does)");
+  for (const SpecEntry& e : spec.entries) {
+    // A task of a mixed batch shares the base weights with every other task (MixedBatch::check_base_frozen).
+    const bool trains_base = e.method == "full" || e.method == "ft_top" || e.method == "bitfit" ||
+                             (e.method == "sequential" && e.flag("train_ln"));
+    PETL_CHECK(!trains_base, "peft compose: '", to_string(e), "' trains base weights, which every task of a ",
+               "mixed batch shares; on task sites use methods with their own parameters only (lora, ia3, prefix, ",
+               "sequential with train_ln=false, parallel, mh_parallel)");
+    PETL_CHECK(e.method != "prompt", "peft compose: '", to_string(e), "' lengthens each row by its prompt, which ",
+               "a mixed batch cannot route per row; use prefix instead");
+  }
+  t.sites = sites;
+  return compose_on(spec, model, std::move(t), seed);
+}
+
+std::shared_ptr<ComposedMethod> compose(const std::string& spec, nn::Module& model, nn::SiteMap& sites,
+                                        uint64_t seed) {
+  return compose(parse_spec(spec), model, sites, seed);
 }
 
 namespace {

@@ -76,6 +76,16 @@ class ComposedMethod : public nn::Module {
 std::shared_ptr<ComposedMethod> compose(const Spec& spec, nn::Module& model, uint64_t seed = 0);
 std::shared_ptr<ComposedMethod> compose(const std::string& spec, nn::Module& model, uint64_t seed = 0);
 
+// The same built for `model` but attached to `sites`, a SiteMap with the model's site names: a
+// mixed batch's task (MixedBatch::task_sites, peft/mixed_batch.h), so each task of one batch can hold
+// a composed method or a preset ("mam" on one task, "lora:r=8@q,v" on another). The parameters are
+// those compose(spec, model, seed) draws. Refused there, naming the entry: methods that train base
+// weights (full, ft_top, bitfit, sequential with train_ln), which every task shares, and prompt
+// tuning, which lengthens the rows.
+std::shared_ptr<ComposedMethod> compose(const Spec& spec, nn::Module& model, nn::SiteMap& sites, uint64_t seed = 0);
+std::shared_ptr<ComposedMethod> compose(const std::string& spec, nn::Module& model, nn::SiteMap& sites,
+                                        uint64_t seed = 0);
+
 void save_composed(const ComposedMethod& method, const std::filesystem::path& dir);
 // Composes the saved spec on `model` and loads its tensors; errors name the file and the key.
 std::shared_ptr<ComposedMethod> load_composed(const std::filesystem::path& dir, nn::Module& model);

@@ -15,6 +15,7 @@
 #include "nn/generate.h"
 #include "nn/gpt2_checkpoint.h"
 #include "peft/bottleneck_adapter.h"
+#include "peft/compose.h"
 #include "peft/lora.h"
 #include "peft/mam.h"
 #include "peft/mixed_batch.h"
@@ -364,6 +365,81 @@ void check_gpt2_generation(int64_t num_beams) {
 
 TEST_CASE("mixed GPT-2 batch: greedy generation gives each row the ids it gets alone") { check_gpt2_generation(1); }
 TEST_CASE("mixed GPT-2 batch: beam search gives each row the ids it gets alone") { check_gpt2_generation(3); }
+
+// ---------------------------------------------------------------- composed specs on task sites
+// Task t holds kComposedSpecs[t], composed on its sites with seed 40 + t and randomized with seed 50 + t.
+const std::vector<std::string> kComposedSpecs = {"mam", "lora:r=4,alpha=8@q,v,o"};
+const std::vector<int64_t> kComposedTasks = {0, 1, -1, 1, 0};
+
+std::shared_ptr<ComposedMethod> composed_task(const std::string& spec, Module& model, SiteMap* sites, size_t t) {
+  auto method = sites ? compose(spec, model, *sites, 40 + t) : compose(spec, model, 40 + t);
+  randomize(*method, 50 + t, 0.1);  // LoRA's B and the parallel adapter's up-projection start at zero
+  return method;
+}
+
+TEST_CASE("mixed GPT-2 batch of composed specs (the mam preset, lora@q,v,o, none): each row's logits and greedy "
+          "ids equal its spec composed on the model alone") {
+  auto model = load_gpt2(kGpt2), plain = load_gpt2(kGpt2);
+  model->train(false);
+  plain->train(false);
+  SiteMap sites = model->sites();
+  MixedBatch mixed(sites);
+  std::vector<std::shared_ptr<ComposedMethod>> tasks;
+  for (size_t t = 0; t < kComposedSpecs.size(); ++t) {
+    const int64_t index = mixed.add_task(kComposedSpecs[t]);
+    tasks.push_back(composed_task(kComposedSpecs[t], *model, &mixed.task_sites(index), t));
+  }
+  MixedBatch::check_base_frozen(*model);
+  const auto rows = random_rows({6, 4, 5, 7, 3}, model->vocab_size(), 31);
+  const Padded batch = pad_rows(rows, all_rows(rows.size()), 0, /*left=*/false);
+  mixed.set_row_tasks(kComposedTasks);
+  const Tensor logits = model->forward(batch.ids, batch.mask);
+
+  const int64_t eos = model->eos_token_id();
+  const Padded prompts = pad_rows(rows, all_rows(rows.size()), eos, /*left=*/true);
+  GenerationConfig request;
+  request.max_new_tokens = 5;
+  request.do_sample = false;
+  const GenerationConfig defaults = load_generation_config(kGpt2);
+  MixedStepModel step(*model, mixed, kComposedTasks);
+  const Tensor generated = generate(step, prompts.ids, prompts.mask, request, defaults);
+
+  for (size_t b = 0; b < rows.size(); ++b) {
+    const int64_t t = kComposedTasks[b];
+    const Padded one = pad_rows(rows, {int64_t(b)}, 0, false);
+    const Tensor base = plain->forward(one.ids, one.mask);
+    // the row alone: its task's spec composed straight on a plain copy, same seeds
+    auto method = t >= 0 ? composed_task(kComposedSpecs[size_t(t)], *plain, nullptr, size_t(t)) : nullptr;
+    const Tensor alone = plain->forward(one.ids, one.mask);
+    const Padded prompt = pad_rows(rows, {int64_t(b)}, eos, true);
+    const Tensor alone_ids = generate(*plain, prompt.ids, prompt.mask, request, defaults);
+    if (method) method->detach();
+    const int64_t n = int64_t(rows[b].size());
+    const double diff = row_logits_diff(logits, int64_t(b), 0, alone, n);
+    const double moved = row_logits_diff(logits, int64_t(b), 0, base, n);
+    MESSAGE("row " << b << " task " << t << ": max |mixed - alone| " << diff << ", max |mixed - base model| " << moved);
+    CHECK(diff < kLogitsTolerance);
+    if (t >= 0) CHECK(moved > 1e-2);  // the task's method does act on its row
+    else CHECK(moved < kLogitsTolerance);
+    check_generated(generated, int64_t(b), prompts.width, alone_ids, prompt.width, eos);
+  }
+}
+
+TEST_CASE("compose on task sites refuses what a mixed batch cannot hold: base-training methods, prompt tuning, "
+          "sites of another model") {
+  auto model = load_gpt2(kGpt2);
+  SiteMap sites = model->sites();
+  MixedBatch mixed(sites);
+  const int64_t t = mixed.add_task("task");
+  for (const std::string spec : {"full", "lora@q,v + bitfit", "ft_top:k=1", "sequential:train_ln=true@ffn"})
+    CHECK_THROWS_WITH_AS(compose(spec, *model, mixed.task_sites(t)), doctest::Contains("trains base weights"), Error);
+  CHECK_THROWS_WITH_AS(compose("prompt:l=4", *model, mixed.task_sites(t)), doctest::Contains("use prefix instead"),
+                       Error);
+  SiteMap other;
+  CHECK_THROWS_WITH_AS(compose("lora@q,v", *model, other), doctest::Contains("do not mirror the model's"), Error);
+  // nothing was attached by the refused specs: the task computes the base model
+  CHECK(mixed.task_sites(t).linears.front().second->empty());
+}
 
 TEST_CASE("Houlsby's online setting: adding and training a new task leaves earlier tasks' logits and ids bit-identical") {
   Gpt2Case c = gpt2_case(/*all_tasks=*/false);  // tasks 0 (LoRA) and 1 (prefix) serve already

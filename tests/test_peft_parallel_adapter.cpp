@@ -7,7 +7,9 @@
 
 #include "autograd/gradcheck.h"
 #include "nn/adamw.h"
+#include "nn/bart_checkpoint.h"
 #include "nn/gpt2_checkpoint.h"
+#include "peft/compose.h"
 #include "peft/parallel_adapter.h"
 #include "support/gpt2_site_names.h"
 #include "support/peft_reference.h"
@@ -43,6 +45,28 @@ Case load_case(const std::string& name) {
 
 void check_parity(const std::string& name) { testing::check_reference_case(load_case, name, "adapters"); }
 
+struct BartCase {
+  std::unique_ptr<BartForConditionalGeneration> model;
+  std::shared_ptr<ParallelAdapters> adapters;
+  testing::HfReference ref;
+};
+
+// AdapterHub's ParBn on BART: every encoder and decoder FFN ("ffn" sites), reading the residual
+// stream, which BART's post-LN layers pass as the FFN input itself. d = 32, reduction_factor 8: r = 4.
+BartCase load_bart_case(const std::string& name) {
+  BartCase c;
+  c.model = load_bart("tests/fixtures/bart/model");
+  c.model->train(false);
+  c.ref = testing::load_reference(kFixtures + "/" + name);
+  ParallelOptions o = adapterhub_par_bn(4, name == "scaled_par_bn_bart");
+  o.sites = {"ffn"};
+  c.adapters = std::make_shared<ParallelAdapters>(32, o, 1);
+  SiteMap sites = c.model->sites();
+  c.adapters->attach(sites, *c.model);
+  testing::load_initial_parameters(*c.adapters, c.ref);
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("parallel adapter parity (AdapterHub ParBn, s = 4): logits, loss, gradients, 10 AdamW steps") {
@@ -51,6 +75,38 @@ TEST_CASE("parallel adapter parity (AdapterHub ParBn, s = 4): logits, loss, grad
 
 TEST_CASE("parallel adapter parity (AdapterHub ParBn, learned s): logits, loss, gradients, 10 AdamW steps") {
   check_parity("scaled_par_bn");
+}
+
+TEST_CASE("parallel adapter parity on BART (AdapterHub ParBn, s = 4, post-LN: y = LN(r + h + s f(r W_down) W_up)): "
+          "logits, loss, gradients, 10 AdamW steps") {
+  testing::check_reference_case(load_bart_case, "par_bn_bart", "adapters");
+}
+
+TEST_CASE("parallel adapter parity on BART (AdapterHub ParBn, learned s): logits, loss, gradients, 10 AdamW steps") {
+  testing::check_reference_case(load_bart_case, "scaled_par_bn_bart", "adapters");
+}
+
+TEST_CASE("parallel adapter on BART: the par-bn preset composes (input=residual) and equals ParallelAdapters, which "
+          "reads the same as input=sublayer_in there") {
+  auto model = load_bart("tests/fixtures/bart/model");
+  model->train(false);
+  const testing::HfReference ref = testing::load_reference("tests/fixtures/peft/parallel_adapter/par_bn_bart");
+  auto composed = compose("par-bn", *model, 7);  // parallel:r=d/2,s=4,init=lora,input=residual@ffn
+  Generator gen(8);
+  for (auto& [name, p] : composed->named_parameters()) kernel::copy_(p, randn(p.shape(), DType::F32, Device::cpu(), gen) * 0.2);
+  const std::vector<double> residual = testing::reference_logits(*model, ref).to_vector();
+  composed->detach();
+  ParallelOptions o = scaled_parallel_adapter(16, 4.0);  // input = sublayer_in
+  o.sites = {"ffn"};
+  ParallelAdapters sublayer_in(32, o, 1);
+  SiteMap sites = model->sites();
+  sublayer_in.attach(sites, *model);
+  std::vector<Tensor> from = composed->trainable_parameters(), to = sublayer_in.trainable_parameters();
+  REQUIRE(from.size() == to.size());
+  for (size_t i = 0; i < from.size(); ++i) kernel::copy_(to[i], from[i]);
+  CHECK(testing::reference_logits(*model, ref).to_vector() == residual);
+  sublayer_in.detach();
+  CHECK(testing::reference_logits(*model, ref).to_vector() != residual);  // the adapters do act
 }
 
 TEST_CASE("parallel adapter: at the lora init the logits are exactly the base model's (both inputs)") {
@@ -84,11 +140,13 @@ TEST_CASE("parallel adapter: gradients reach only the adapters, and the frozen b
     backward(loss);
     const int64_t gemms = kernel_counters().matmul_calls - before;
     if (frozen) {
-      for (auto& [name, p] : model->named_parameters()) {
+      for (auto& [param_name, p] : model->named_parameters()) {
+        const std::string name = param_name;  // (clang 14: INFO's lambda cannot capture a structured binding)
         INFO(name);
         CHECK(!p.grad().defined());
       }
-      for (auto& [name, p] : adapters.named_parameters()) {
+      for (auto& [param_name, p] : adapters.named_parameters()) {
+        const std::string name = param_name;
         INFO(name);
         CHECK(p.grad().defined());
       }

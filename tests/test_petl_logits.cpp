@@ -87,9 +87,14 @@ void check_logits(const std::string& name) {
   CHECK(err <= 1e-5);
 }
 
-// The case `case_name` of <name>_cases.json, as --generate `mode`.
-void check_generate(const std::string& name, const std::string& case_name, const std::string& mode) {
-  const json fixture = json::parse(std::ifstream("tests/fixtures/generate/" + name + "_cases.json"));
+// The case `case_name` of <name>_cases.json, as --generate `mode`; with `adapter_case`, the case of
+// tests/fixtures/peft/generation/<adapter_case>/cases.json, its adapter given as --adapter.
+void check_generate(const std::string& name, const std::string& case_name, const std::string& mode,
+                    const std::string& adapter_case = "") {
+  const std::string peft_dir = "tests/fixtures/peft/generation/" + adapter_case;
+  const json fixture = json::parse(std::ifstream(adapter_case.empty() ? "tests/fixtures/generate/" + name + "_cases.json"
+                                                                      : peft_dir + "/cases.json"));
+  const std::string adapter = adapter_case.empty() ? "" : " --adapter " + peft_dir + "/adapter";
   const fs::path in = scratch_dir() / (name + "_inputs.safetensors");
   const fs::path out = scratch_dir() / (name + "_sequences.safetensors");
   petl::nn::save_safetensors(in, {{"input_ids", int_table(fixture["input_ids"])},
@@ -98,7 +103,7 @@ void check_generate(const std::string& name, const std::string& case_name, const
     if (c["name"] != case_name) continue;
     const std::string max_new = std::to_string(c["generate"]["max_new_tokens"].get<int64_t>());
     const Run r = run_petl_logits("--model " + fixture["model"].get<std::string>() + " --inputs " + in.string() +
-                                  " --out " + out.string() + " --generate " + mode + " --max-new-tokens " + max_new);
+                                  " --out " + out.string() + " --generate " + mode + " --max-new-tokens " + max_new + adapter);
     INFO(r.errors);
     REQUIRE(r.status == 0);
     const petl::nn::TensorMap ours = petl::nn::load_safetensors(out);
@@ -224,7 +229,7 @@ TEST_CASE("petl_logits --adapter: peft (prefix GPT-2 and BART, prompt BART) and 
   }
 }
 
-TEST_CASE("petl_logits --adapter: bad adapter directories and --generate with a prefix are clear errors") {
+TEST_CASE("petl_logits --adapter: bad adapter directories and --generate with an AdapterHub prefix are clear errors") {
   const fs::path out = scratch_dir() / "adapter_logits.safetensors";
   const std::string base = "--model tests/fixtures/bart/model --inputs tests/fixtures/bart/reference.safetensors --out " +
                            out.string();
@@ -237,7 +242,8 @@ TEST_CASE("petl_logits --adapter: bad adapter directories and --generate with a 
   r = run_petl_logits(base + " --adapter tests/fixtures/no/such/dir");
   CHECK(r.status == 1);
   CHECK(r.errors.find("--adapter expects a directory") != std::string::npos);
-  r = run_petl_logits(base + " --adapter tests/fixtures/peft/prefix_tuning_bart/peft_flat/peft_adapter --generate greedy");
+  // AdapterHub's prefix under decoding was not compared with its generate() (peft's is: the case above)
+  r = run_petl_logits(base + " --adapter tests/fixtures/peft/adapterhub_format/bart_prefix/adapter --generate greedy");
   CHECK(r.status == 2);
   CHECK(r.errors.find("not checked") != std::string::npos);
 }
@@ -268,4 +274,12 @@ TEST_CASE("petl_logits --adapter is repeatable: a peft LoRA and an AdapterHub Se
     REQUIRE(single.status == 0);
     CHECK(petl::testing::max_abs_diff(petl::nn::load_safetensors(one).at("logits").to_vector(), ours.to_vector()) > 1e-4);
   }
+}
+
+TEST_CASE("petl_logits --adapter --generate: peft's prefix and prompt adapters give peft generate()'s ids") {
+  // tools/oracle/peft_generation_fixtures.py; GPT-2 numbers positions as peft does (peft/generation.h)
+  check_generate("gpt2", "greedy", "greedy", "gpt2_prefix_flat");
+  check_generate("gpt2", "beam3", "beam:3", "gpt2_prompt");
+  check_generate("bart", "greedy", "greedy", "bart_prefix_projected");
+  check_generate("bart", "beam3", "beam:3", "bart_prompt");
 }

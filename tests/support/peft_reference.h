@@ -80,15 +80,22 @@ double check_reference_adamw(const std::vector<Tensor>& params, const HfReferenc
   return worst;
 }
 
+// The logits of a reference's batch: input_ids and attention_mask (GPT-2), and decoder_input_ids (BART).
+inline Tensor reference_logits(nn::Gpt2LMHead& model, const HfReference& ref) {
+  return model.forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask"));
+}
+inline Tensor reference_logits(nn::BartForConditionalGeneration& model, const HfReference& ref) {
+  return model.forward(ref.tensors.at("input_ids"), ref.tensors.at("attention_mask"),
+                       ref.tensors.at("decoder_input_ids"));
+}
+
 // The whole parity check of a method on one oracle case: logits, loss and gradients, then 10 AdamW
 // steps from a freshly loaded copy. `load_case(name)` returns a struct with `model` (a pointer to a
-// model whose forward takes input_ids and attention_mask), `adapters` (the attached method) and
-// `ref` (its reference results).
+// GPT-2 or BART model), `adapters` (the attached method) and `ref` (its reference results, with the
+// batch: tensors input_ids, attention_mask, labels, and decoder_input_ids for BART).
 template <class LoadCase>
 void check_reference_case(LoadCase load_case, const std::string& name, const std::string& oracle) {
-  auto logits_of = [](auto& c) {
-    return c.model->forward(c.ref.tensors.at("input_ids"), c.ref.tensors.at("attention_mask"));
-  };
+  auto logits_of = [](auto& c) { return reference_logits(*c.model, c.ref); };
   auto c = load_case(name);
   const Tensor logits = logits_of(c);
   check_reference_parity(*c.model, *c.adapters, c.ref, logits, relative_error(logits, c.ref.tensors.at("logits")), name,

@@ -228,26 +228,49 @@ def main():
     parser.add_argument("library", choices=["peft", "adapters"])
     parser.add_argument("--check-dir")
     parser.add_argument("--logits")
+    parser.add_argument("--only", help="comma-separated case names (e.g. par_bn_bart; \"adapterhub\" is the prefix and the MAM case): write only these")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    wanted = set(args.only.split(",")) if args.only else None
+
+    def selected(name):
+        return wanted is None or name in wanted
+
     if args.library == "peft":
         if args.check_dir:
             return peft_check_dir(args.check_dir, args.logits)
-        peft_prefix_case("flat", projection=False)
-        peft_prefix_case("projected", projection=True)
-        peft_prompt_case()
+        if selected("flat"):
+            peft_prefix_case("flat", projection=False)
+        if selected("projected"):
+            peft_prefix_case("projected", projection=True)
+        if selected("prompt"):
+            peft_prompt_case()
     else:
         from adapters import DoubleSeqBnConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, SeqBnConfig
-        adapters_case("bottleneck_adapter", "pfeiffer", SeqBnConfig(reduction_factor=12))
-        adapters_case("bottleneck_adapter", "houlsby", DoubleSeqBnConfig(reduction_factor=12))
+        if selected("pfeiffer"):
+            adapters_case("bottleneck_adapter", "pfeiffer", SeqBnConfig(reduction_factor=12))
+        if selected("houlsby"):
+            adapters_case("bottleneck_adapter", "houlsby", DoubleSeqBnConfig(reduction_factor=12))
         # BART (post-LN): AdapterHub passes the frozen LN, y = LN(r + (h + g(h))); no cross-attention adapter
-        adapters_case("bottleneck_adapter", "houlsby_bart", DoubleSeqBnConfig(reduction_factor=8), bart=True)
-        adapters_case("parallel_adapter", "par_bn", ParBnConfig(reduction_factor=12))
-        adapters_case("parallel_adapter", "scaled_par_bn", ParBnConfig(reduction_factor=12, scaling="learned"))
+        if selected("houlsby_bart"):
+            adapters_case("bottleneck_adapter", "houlsby_bart", DoubleSeqBnConfig(reduction_factor=8), bart=True)
+        if selected("par_bn"):
+            adapters_case("parallel_adapter", "par_bn", ParBnConfig(reduction_factor=12))
+        if selected("scaled_par_bn"):
+            adapters_case("parallel_adapter", "scaled_par_bn", ParBnConfig(reduction_factor=12, scaling="learned"))
+        # BART (post-LN): the parallel adapter reads the FFN's input (the residual it is added to) and its
+        # output joins the FFN's before LN(r + h); encoder and decoder FFNs. d = 32, reduction_factor 8: r = 4
+        if selected("par_bn_bart"):
+            adapters_case("parallel_adapter", "par_bn_bart", ParBnConfig(reduction_factor=8), bart=True)
+        if selected("scaled_par_bn_bart"):
+            adapters_case("parallel_adapter", "scaled_par_bn_bart", ParBnConfig(reduction_factor=8, scaling="learned"),
+                          bart=True)
         # AdapterHub's prefix: injected inside attention, so GPT-2's positions are not shifted
-        adapters_case("prefix_tuning", "adapterhub", PrefixTuningConfig(prefix_length=3, bottleneck_size=8))
-        adapters_case("mam", "adapterhub", MAMConfig(PrefixTuningConfig(prefix_length=3, bottleneck_size=8),
-                                                     ParBnConfig(reduction_factor=12)), union=True)
+        if selected("adapterhub"):
+            adapters_case("prefix_tuning", "adapterhub", PrefixTuningConfig(prefix_length=3, bottleneck_size=8))
+        if selected("adapterhub"):
+            adapters_case("mam", "adapterhub", MAMConfig(PrefixTuningConfig(prefix_length=3, bottleneck_size=8),
+                                                         ParBnConfig(reduction_factor=12)), union=True)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,17 @@ with torch.optim.AdamW (lr 1e-4, weight decay 0.01) over the trainable parameter
 threads; medians over the timed steps after one warm-up step. Methods (entry suffixes as petl_bench's):
 full fine-tuning (no suffix), _lora (peft LoraConfig r=8, alpha 8, c_attn), _prefix (peft
 PrefixTuningConfig, 10 virtual tokens), _prompt (peft PromptTuningConfig, 10 virtual tokens), _ia3
-(peft IA3Config, its GPT-2 defaults), _bitfit (biases only, plain torch). The adapter methods
-(houlsby, parallel, mam) have no peft implementation and no row here. Decoding: greedy generate()
+(peft IA3Config, its GPT-2 defaults), _bitfit (biases only, plain torch), _prefix_mlp (peft
+PrefixTuningConfig, 5 virtual tokens, prefix_projection with encoder_hidden_size 512: petl's "prefix"
+preset), _ft_top2 (plain torch: the last 2 blocks, ln_f and wte train: petl's "ft-top-2" preset). The
+bottleneck methods have no peft implementation; with the AdapterHub venv (/work/oracle-venv-adapters,
+tools/oracle/requirements-adapters.txt, whose `adapters` 1.3 runs on its own transformers) these entries
+use `adapters`: _houlsby (DoubleSeqBnConfig, reduction factor 12: m = 64), _pfeiffer (SeqBnConfig,
+reduction factor 16), _parallel (ParBnConfig, r = 512, s = 4), _plain_pa (ParBnConfig, r = 512, s = 1,
+bert init), _par_bn (ParBnConfig defaults: r = d/2, s = 4), _mam (MAMConfig: prefix 30 with
+bottleneck 800 + ParBn r = 512). petl's _mh_pa and _lora_paper (LoRA on the q and v column blocks of
+c_attn) have no library counterpart and no row here. AdapterHub's Houlsby keeps the LayerNorms
+frozen where petl's "houlsby" trains them, and its parallel adapters read the residual stream. Decoding: greedy generate()
 with the KV cache, EOS banned (min_new_tokens = max_new_tokens). Peak RSS: VmHWM, reset before each
 configuration.
 
@@ -28,7 +37,9 @@ of individually timed calls after one warm-up call, wall clock and process CPU t
 entry (one query over 80 keys) uses is_causal=False: torch aligns its causal mask top-left, petl
 bottom-right, and for a single query petl's causal rule shows every key.
 
-  --only NAME[,NAME...]   gpt2_train_b4_t64[_METHOD], gpt2_train_b8_t256[_METHOD], gpt2_decode,
+  --only NAME[,NAME...]   gpt2_train_b4_t64[_METHOD], gpt2_train_b8_t256[_METHOD] (METHOD: lora, prefix,
+                          prompt, ia3, bitfit, prefix_mlp, ft_top2; with adapters: houlsby, pfeiffer,
+                          parallel, plain_pa, par_bn, mam), gpt2_decode,
                           cpu_attention, cpu_attention_b8_t256, cpu_attention_b4_t64, cpu_attention_decode,
                           cpu_gemm, cpu_gemm_gpt2_b4_t64, cpu_gemm_gpt2_b8_t256
   --quick                 the CI smoke shape petl_bench --quick uses (2 layers, d=128, V=4096)
@@ -62,7 +73,21 @@ def bench_config(quick):
     return GPT2Config()  # gpt2 124M
 
 
-METHODS = ["full", "lora", "prefix", "prompt", "ia3", "bitfit"]
+METHODS = ["full", "lora", "prefix", "prompt", "ia3", "bitfit", "prefix_mlp", "ft_top2"]
+ADAPTERS_METHODS = ["houlsby", "pfeiffer", "parallel", "plain_pa", "par_bn", "mam"]
+
+
+def adapters_config(method):
+    import adapters
+    return {
+        "houlsby": lambda: adapters.DoubleSeqBnConfig(reduction_factor=12),
+        "pfeiffer": lambda: adapters.SeqBnConfig(reduction_factor=16),
+        "parallel": lambda: adapters.ParBnConfig(reduction_factor=1.5, scaling=4.0),
+        "plain_pa": lambda: adapters.ParBnConfig(reduction_factor=1.5, scaling=1.0, init_weights="bert"),
+        "par_bn": lambda: adapters.ParBnConfig(),
+        "mam": lambda: adapters.MAMConfig(adapters.PrefixTuningConfig(prefix_length=30, bottleneck_size=800),
+                                          adapters.ParBnConfig(reduction_factor=1.5)),
+    }[method]()
 
 
 def attach(method, model):
@@ -73,6 +98,18 @@ def attach(method, model):
         for name, p in model.named_parameters():
             p.requires_grad_(name.endswith(".bias"))
         return model
+    if method == "ft_top2":  # the last 2 blocks, the final LayerNorm and the (tied) embeddings
+        trained = {f"h.{i}." for i in range(model.config.n_layer - 2, model.config.n_layer)} | {"ln_f.", "wte."}
+        for name, p in model.named_parameters():
+            inner = name.removeprefix("transformer" + ".")  # the parameter's name inside GPT2Model
+            p.requires_grad_(any(inner.startswith(t) for t in trained))
+        return model
+    if method in ADAPTERS_METHODS:
+        import adapters
+        adapters.init(model)
+        model.add_adapter("bench", config=adapters_config(method))
+        model.train_adapter("bench")
+        return model
     import peft
 
     if method == "lora":
@@ -80,6 +117,9 @@ def attach(method, model):
                                  target_modules=["c_attn"], fan_in_fan_out=True)
     elif method == "prefix":
         config = peft.PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10)
+    elif method == "prefix_mlp":
+        config = peft.PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=5, prefix_projection=True,
+                                         encoder_hidden_size=512)
     elif method == "prompt":
         config = peft.PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10)
     elif method == "ia3":
@@ -263,7 +303,7 @@ def main():
         "cpu_gemm_gpt2_b4_t64": lambda: gemm_rows(gpt2_gemm_shapes(4, 64), q),
         "cpu_gemm_gpt2_b8_t256": lambda: gemm_rows(gpt2_gemm_shapes(8, 256), q),
     }
-    for method in METHODS:
+    for method in METHODS + ADAPTERS_METHODS:
         suffix = "" if method == "full" else "_" + method
         entries["gpt2_train_b4_t64" + suffix] = lambda m=method: train_row(4, 64, 2 if q else 3, q, m)
         entries["gpt2_train_b8_t256" + suffix] = lambda m=method: train_row(8, 256, 1 if q else 2, q, m)
