@@ -349,6 +349,9 @@ def resolve_settings(args):
         for k, v in given.items():
             if k in settings:
                 settings[k] = v
+    if args.method is not None and args.method != settings["method"]:
+        # another method than the config's: its options and paper lr, not the config's method's
+        settings["method-options"], settings["lr"] = {}, None
     for name in FINETUNE_DEFAULTS:
         value = getattr(args, name.replace("-", "_"), None)
         if value is not None:
@@ -464,7 +467,8 @@ def token_bytes(tok):
 
 
 def decode_inputs(model, tok, inputs, s, eos, n_positions):
-    """train/tool/lm_data.cpp decode_inputs, with transformers' generate."""
+    """train/tool/lm_data.cpp decode_inputs, with transformers' generate. `n_positions`: the positions
+    the tokens may take (peft's prefix takes P of the model's)."""
     table = token_bytes(tok)
     outputs, min_new = [], 16
     batch_size = s["decode-batch"]
@@ -647,9 +651,9 @@ def main(argv):
     train_file, dev_file = data_files(s)
     model_dir, model, tok, eos = load_base(s)
     n_positions = model.config.n_positions
+    if s["method"] == "prefix" and not args.adapter:  # peft's prefix takes positions 0..P-1: the tokens come after
+        n_positions -= int(s["method-options"]["length"])
     max_length = min(s["max-length"], n_positions)
-    if s["method"] == "prefix":  # peft's prefix takes positions 0..P-1: the tokens must fit after it
-        max_length = min(max_length, n_positions - int(s["method-options"]["length"]))
     dev = first_inputs(load_split(s["task"], dev_file), s["max-dev"])
     summary = {"settings": s, "model": str(model_dir), "train_file": train_file, "dev_file": dev_file,
                "torch": torch.__version__}
@@ -668,7 +672,8 @@ def main(argv):
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         print(f"finetune_torch: {model_dir} on {s['task']} ({len(examples)} training pairs, {dropped} longer than "
               f"{max_length} left out, {len(dev['inputs'])} dev inputs), method {s['method']} "
-              f"{json.dumps(s['method-options'])}: {trainable} trainable parameters, init {args.init}", flush=True)
+              f"{json.dumps(s['method-options'])}: {trainable} trainable parameters"
+              + (f", LoRA init {args.init}" if s["method"] == "lora" else ", peft's init"), flush=True)
         summary.update(train(model, examples, dev_examples, s, eos, out_dir, read_petl_losses(args.compare_log)))
         summary["trainable_parameters"] = trainable
         summary["dropped_pairs"] = dropped
