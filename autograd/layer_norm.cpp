@@ -35,7 +35,7 @@ ResidualNorm add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamm
   //   dh = (dL/dh from h's other consumers: the residual stream) + LN'(h)^T dy   (one pass)
   //   dx = dr = dh
   kernel::AddLayerNormOut o = kernel::add_layer_norm(x, r, gamma, beta, eps);
-  Tensor h = record("add", o.h, {&x, &r}, [](BackwardContext& ctx) {
+  Tensor h = record("add", o.hidden, {&x, &r}, [](BackwardContext& ctx) {
     if (ctx.wants(0)) ctx.set(0, ctx.grad);
     if (ctx.wants(1)) ctx.set(1, ctx.grad);
   });

@@ -90,7 +90,7 @@ void fused_rows(int64_t rows, int64_t d, double min_seconds) {
               [&] {
                 for (Tensor* t : {&h, &A, &g, &beta}) t->zero_grad();
                 const petl::ResidualNorm o = petl::add_layer_norm(h, A, g, beta);
-                petl::backward(petl::sum(o.y * up_w) + petl::sum(o.h * up_a));
+                petl::backward(petl::sum(o.y * up_w) + petl::sum(o.hidden * up_a));
               },
               [&] {
                 for (Tensor* t : {&h, &A, &g, &beta}) t->zero_grad();

@@ -77,7 +77,7 @@ AddLayerNormOut add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& g
                       Tensor::empty({rows}, x.dtype(), x.device())};
   if (x.numel())
     backend_for(x.device()).add_layer_norm(contiguous(x), contiguous(r), gamma.defined() ? contiguous(gamma) : gamma,
-                                           beta.defined() ? contiguous(beta) : beta, eps, out.h, out.y, out.mean,
+                                           beta.defined() ? contiguous(beta) : beta, eps, out.hidden, out.y, out.mean,
                                            out.rstd);
   return out;
 }
