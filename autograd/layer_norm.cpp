@@ -34,12 +34,12 @@ ResidualNorm add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamm
   // add node for h and a layer-norm node reading h:
   //   dh = (dL/dh from h's other consumers: the residual stream) + LN'(h)^T dy   (one pass)
   //   dx = dr = dh
-  kernel::AddLayerNormOut o = kernel::add_layer_norm(x, r, gamma, beta, eps);
-  Tensor h = record("add", o.hidden, {&x, &r}, [](BackwardContext& ctx) {
+  auto [sum, normalized, mean, rstd] = kernel::add_layer_norm(x, r, gamma, beta, eps);
+  Tensor h = record("add", sum, {&x, &r}, [](BackwardContext& ctx) {
     if (ctx.wants(0)) ctx.set(0, ctx.grad);
     if (ctx.wants(1)) ctx.set(1, ctx.grad);
   });
-  Tensor y = record_layer_norm(h, gamma, beta, o.y, o.mean, o.rstd, /*absorb_pending=*/true);
+  Tensor y = record_layer_norm(h, gamma, beta, normalized, mean, rstd, /*absorb_pending=*/true);
   return {h, y};
 }
 

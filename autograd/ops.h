@@ -66,7 +66,7 @@ Tensor log_softmax(const Tensor& x, int64_t axis = -1);
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps = 1e-5);
 // The residual add and the layer norm after it in one pass: h = x + r (same shapes), y = LN(h).
 // Returns both (a pre-LN block keeps h as its residual stream, a post-LN one only y).
-struct ResidualNorm { Tensor hidden, y; };  // hidden = h = x + r, y = LN(h)
+struct ResidualNorm { Tensor h, y; };
 ResidualNorm add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamma, const Tensor& beta,
                             double eps = 1e-5);
 // y = gelu(x + bias), bias [n] over the last axis of x: a Linear's bias add and its activation in

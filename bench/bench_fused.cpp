@@ -89,8 +89,8 @@ void fused_rows(int64_t rows, int64_t d, double min_seconds) {
       compare("residual+layernorm f+b", rows, d,
               [&] {
                 for (Tensor* t : {&h, &A, &g, &beta}) t->zero_grad();
-                const petl::ResidualNorm o = petl::add_layer_norm(h, A, g, beta);
-                petl::backward(petl::sum(o.y * up_w) + petl::sum(o.hidden * up_a));
+                const auto [a, w] = petl::add_layer_norm(h, A, g, beta);
+                petl::backward(petl::sum(w * up_w) + petl::sum(a * up_a));
               },
               [&] {
                 for (Tensor* t : {&h, &A, &g, &beta}) t->zero_grad();

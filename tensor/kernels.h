@@ -59,7 +59,7 @@ LayerNormGrads layer_norm_backward(const Tensor& g, const Tensor& x, const Tenso
                                    const Tensor& rstd, bool need_dx, bool need_dgamma, bool need_dbeta,
                                    const Tensor& dx_add = Tensor());
 // h = x + r (same shape), y = layer_norm(h) in one pass.
-struct AddLayerNormOut { Tensor hidden, y, mean, rstd; };  // hidden = x + r
+struct AddLayerNormOut { Tensor h, y, mean, rstd; };
 AddLayerNormOut add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamma, const Tensor& beta, double eps);
 
 // ---- bias + activation after a Linear (bias_activation.cpp): y = f(x + b), b [n] over the rows

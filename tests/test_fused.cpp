@@ -49,15 +49,15 @@ TEST_CASE("gradcheck: add_layer_norm, y alone and with h used downstream") {
   // backward runs, h already holds a gradient, which it takes and adds in its own pass.
   CHECK_GRADIENTS(
       [](const Inputs& in) {
-        const ResidualNorm o = add_layer_norm(in[0], in[1], in[2], in[3], 1e-5);
-        return o.y * 0.5 + o.hidden * o.hidden;
+        const auto [h, y] = add_layer_norm(in[0], in[1], in[2], in[3], 1e-5);
+        return y * 0.5 + h * h;
       },
       x, r, g, b);
   Tensor xt = transposed_leaf({4, 5}, 15), rt = transposed_leaf({4, 5}, 16);
   CHECK_GRADIENTS(
       [](const Inputs& in) {
-        const ResidualNorm o = add_layer_norm(in[0], in[1], Tensor(), Tensor(), 1e-3);
-        return o.hidden + o.y;
+        const auto [h, y] = add_layer_norm(in[0], in[1], Tensor(), Tensor(), 1e-3);
+        return h + y;
       },
       xt, rt);
 }
@@ -90,14 +90,14 @@ TEST_CASE("add_layer_norm equals layer_norm(x + r) in float32, values and gradie
     }
     return out;
   };
-  const ResidualNorm fused = add_layer_norm(x, r, g, b, 1e-5);
-  backward(sum(fused.y * up_y) + sum(fused.hidden * up_h));
+  const auto [fused_h, fused_y] = add_layer_norm(x, r, g, b, 1e-5);
+  backward(sum(fused_y * up_y) + sum(fused_h * up_h));
   const auto fused_grads = grads();
   const Tensor h = x + r, y = layer_norm(h, g, b, 1e-5);
   backward(sum(y * up_y) + sum(h * up_h));
   const auto plain_grads = grads();
-  CHECK(max_abs_diff(fused.hidden.to_vector(), h.to_vector()) == 0.0);
-  CHECK(max_abs_diff(fused.y.to_vector(), y.to_vector()) == 0.0);
+  CHECK(max_abs_diff(fused_h.to_vector(), h.to_vector()) == 0.0);
+  CHECK(max_abs_diff(fused_y.to_vector(), y.to_vector()) == 0.0);
   for (size_t i = 0; i < 4; ++i) {
     INFO("input " << i);
     // dx, dr: up_h + LN term added in the kernel instead of by the engine, in float (rounding of

@@ -73,13 +73,12 @@ AddLayerNormOut add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& g
                " for input ", shape_str(x.shape()), ", expected [", n, "]");
   }
   const int64_t rows = n ? x.numel() / n : 0;
-  AddLayerNormOut out{empty_like(x), empty_like(x), Tensor::empty({rows}, x.dtype(), x.device()),
-                      Tensor::empty({rows}, x.dtype(), x.device())};
+  const Tensor sum = empty_like(x), y = empty_like(x);
+  const Tensor mean = Tensor::empty({rows}, x.dtype(), x.device()), rstd = Tensor::empty({rows}, x.dtype(), x.device());
   if (x.numel())
     backend_for(x.device()).add_layer_norm(contiguous(x), contiguous(r), gamma.defined() ? contiguous(gamma) : gamma,
-                                           beta.defined() ? contiguous(beta) : beta, eps, out.hidden, out.y, out.mean,
-                                           out.rstd);
-  return out;
+                                           beta.defined() ? contiguous(beta) : beta, eps, sum, y, mean, rstd);
+  return {sum, y, mean, rstd};
 }
 
 }  // namespace petl::kernel
