@@ -127,7 +127,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     return;
   }
   NoGradGuard no_grad;  // backward closures run raw kernels; nothing in here is recorded
-  std::unordered_map<Node*, Tensor> pending{{meta->grad_fn.get(), seed}};
+  PendingGradients pending{{meta->grad_fn.get(), seed}};
   for (const std::shared_ptr<Node>& node : topological_order(meta->grad_fn)) {
     auto it = pending.find(node.get());
     if (it == pending.end()) continue;
@@ -137,7 +137,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                "' was already freed by an earlier backward(); pass retain_graph=true to run it twice");
     check_versions(*node);
     std::vector<Tensor> input_grads(node->edges.size());
-    BackwardContext ctx(g, node->edges, input_grads, !retain_graph);
+    BackwardContext ctx(g, node->edges, input_grads, !retain_graph, &pending);
     node->backward(ctx);
     for (size_t i = 0; i < node->edges.size(); ++i) {
       const Edge& e = node->edges[i];
@@ -159,6 +159,16 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       node->versions.clear();
     }
   }
+}
+
+Tensor BackwardContext::take_pending(size_t input) {
+  const Edge& e = edges_[input];
+  if (!pending_ || !e.node) return Tensor();
+  auto it = pending_->find(e.node.get());
+  if (it == pending_->end()) return Tensor();
+  Tensor g = std::move(it->second);
+  pending_->erase(it);
+  return g;
 }
 
 bool grad_enabled() { return g_grad_enabled; }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tensor/tensor.h"
@@ -46,19 +47,28 @@ struct VersionSnapshot {
 
 // What a backward closure sees: dL/d(output), which inputs want a gradient, and whether it runs
 // for the last time (backward without retain_graph): only then may it overwrite what it saved.
+// take_pending(i) hands the closure the gradient input i has already received from its other
+// consumers (those that ran earlier in this backward pass), removing it from the engine's
+// accumulator: a closure that adds its own term to it in the same kernel pass (the fused residual
+// + layer norm, autograd/layer_norm.cpp) then sets the sum, and the engine adds no second pass.
+// Undefined when nothing is pending or input i is a leaf.
+using PendingGradients = std::unordered_map<Node*, Tensor>;
 class BackwardContext {
  public:
-  BackwardContext(const Tensor& grad, const std::vector<Edge>& edges, std::vector<Tensor>& out, bool last_run)
-      : grad(grad), edges_(edges), out_(out), last_run_(last_run) {}
+  BackwardContext(const Tensor& grad, const std::vector<Edge>& edges, std::vector<Tensor>& out, bool last_run,
+                  PendingGradients* pending = nullptr)
+      : grad(grad), edges_(edges), out_(out), last_run_(last_run), pending_(pending) {}
   const Tensor& grad;
   bool wants(size_t input) const { return edges_[input].active(); }
   void set(size_t input, Tensor gradient) { out_[input] = std::move(gradient); }
   bool last_run() const { return last_run_; }
+  Tensor take_pending(size_t input);
 
  private:
   const std::vector<Edge>& edges_;
   std::vector<Tensor>& out_;
   bool last_run_;
+  PendingGradients* pending_;
 };
 
 using BackwardFn = std::function<void(BackwardContext&)>;

@@ -58,12 +58,20 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
 
 // ---- neural-network ops, one file each: autograd/matmul.cpp, softmax.cpp, layer_norm.cpp,
-// embedding.cpp, cross_entropy.cpp, attention.cpp; masked_fill and dropout in elementwise.cpp
+// bias_activation.cpp, embedding.cpp, cross_entropy.cpp, attention.cpp; masked_fill and dropout in elementwise.cpp
 Tensor matmul(const Tensor& a, const Tensor& b);  // [..., M, K] @ [..., K, N]
 Tensor softmax(const Tensor& x, int64_t axis = -1);
 Tensor log_softmax(const Tensor& x, int64_t axis = -1);
 // Over the last axis; gamma and beta may be undefined (no affine part).
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps = 1e-5);
+// The residual add and the layer norm after it in one pass: h = x + r (same shapes), y = LN(h).
+// Returns both (a pre-LN block keeps h as its residual stream, a post-LN one only y).
+struct ResidualNorm { Tensor h, y; };
+ResidualNorm add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamma, const Tensor& beta,
+                            double eps = 1e-5);
+// y = gelu(x + bias), bias [n] over the last axis of x: a Linear's bias add and its activation in
+// one pass (autograd/bias_activation.cpp).
+Tensor bias_gelu(const Tensor& x, const Tensor& bias, GeluApprox approx = GeluApprox::Tanh);
 Tensor embedding(const Tensor& weight, const Tensor& ids);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);  // where mask != 0
 // Inverted dropout (scaled by 1/(1-p) in training); identity when !training or p == 0.

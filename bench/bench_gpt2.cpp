@@ -8,10 +8,12 @@
 // to /proc/self/clear_refs. The reset brings the mark down to the current RSS, which still holds
 // what the caching allocator kept from the previous configuration; for a clean per-configuration
 // figure run one configuration per process (petl_bench --only gpt2_train_b4_t64, ...).
+#include <omp.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,7 @@ using petl::bench::reset_peak_rss;
 
 // Greedy decoding through nn::generate (KV cache): a B-row prompt of P tokens, N new tokens each
 // (EOS banned so every run is N tokens long). Reports generated tokens per second.
-void decode_row(int64_t B, int64_t P, int64_t N, int repeats, bool quick) {
+double decode_row(int64_t B, int64_t P, int64_t N, int repeats, bool quick) {
   reset_peak_rss();
   petl::nn::Gpt2LMHead model(petl::bench::gpt2_bench_config(quick), /*init_seed=*/1234);
   model.train(false);
@@ -52,10 +54,28 @@ void decode_row(int64_t B, int64_t P, int64_t N, int repeats, bool quick) {
     if (r > 0) seconds.push_back(s);
   }
   const double s = median(seconds);
-  std::printf("gpt2%s decode B=%lld prompt=%lld new=%lld KV-cache greedy  median %.1f ms/token  %.1f tokens/s  "
-              "peak RSS %.0f MB  (%d runs)\n",
-              quick ? "-quick" : "", (long long)B, (long long)P, (long long)N, s * 1e3 / double(N),
-              double(B * N) / s, peak_rss_mb(), repeats);
+  std::printf("gpt2%s decode B=%lld prompt=%lld new=%lld KV-cache greedy threads=%d  median %.1f ms/token  "
+              "%.1f tokens/s  peak RSS %.0f MB  (%d runs)\n",
+              quick ? "-quick" : "", (long long)B, (long long)P, (long long)N, omp_get_max_threads(),
+              s * 1e3 / double(N), double(B * N) / s, peak_rss_mb(), repeats);
+  std::fflush(stdout);
+  return s;
+}
+
+// Runs `row` (returning seconds) at 1 and then 2 OpenMP threads (the GEMM kernel follows the same
+// setting) and prints the scaling: issue 11 §5 asks that nothing gets slower with more threads.
+void at_1_and_2_threads(const std::string& what, const std::function<double()>& row) {
+  const int max_threads = omp_get_max_threads();
+  std::vector<double> seconds;
+  for (int threads : {1, 2}) {
+    if (threads > max_threads) break;
+    omp_set_num_threads(threads);
+    seconds.push_back(row());
+  }
+  omp_set_num_threads(max_threads);
+  if (seconds.size() == 2)
+    std::printf("%s thread scaling: 2 threads %.2fx the speed of 1%s\n", what.c_str(), seconds[0] / seconds[1],
+                seconds[1] > seconds[0] ? "  (SLOWER with more threads)" : "");
   std::fflush(stdout);
 }
 
@@ -67,7 +87,9 @@ void train_entry(const petl::bench::Options& opts, const std::string& method, in
     std::printf("gpt2 train %s: CPU only for now (run with --device cpu)\n", method.c_str());
     return;
   }
-  petl::bench::train_step_row(method, B, T, opts.quick ? quick_steps : steps, opts.quick);
+  at_1_and_2_threads("gpt2 train " + method, [&] {
+    return petl::bench::train_step_row(method, B, T, opts.quick ? quick_steps : steps, opts.quick).ms_per_step / 1e3;
+  });
 }
 
 const bool registered_methods = [] {
@@ -97,5 +119,5 @@ PETL_BENCH("gpt2_decode") {
     std::printf("gpt2_decode: CPU only for now (run with --device cpu)\n");
     return;
   }
-  decode_row(1, 16, opts.quick ? 16 : 64, opts.quick ? 1 : 3, opts.quick);
+  at_1_and_2_threads("gpt2 decode", [&] { return decode_row(1, 16, opts.quick ? 16 : 64, opts.quick ? 1 : 3, opts.quick); });
 }

@@ -19,6 +19,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <omp.h>
 
 #include <chrono>
 #include <ctime>
@@ -220,9 +221,10 @@ StepResult train_step_row(const std::string& method, int64_t B, int64_t T, int t
   const double s = median(seconds);
   const double rate = gemm_gflops(B * T, c.n_embd, 4 * c.n_embd);
   const double achieved = flops / s * 1e-9;
-  std::printf("gpt2%s train B=%lld T=%lld %-8s median %.1f ms/step (CPU %.1f s)  %.1f tokens/s  peak RSS %.0f MB (tensors %.0f MB, cached %.0f MB)  "
+  std::printf("gpt2%s train B=%lld T=%lld %-8s threads=%d  median %.1f ms/step (CPU %.1f s)  %.1f tokens/s  peak RSS %.0f MB (tensors %.0f MB, cached %.0f MB)  "
               "%.1f GFLOP/step  %.1f GFLOP/s  %.0f%% of floor at GEMM %.1f GFLOP/s  %lld mallocs/step  (%d steps, %zu tensors train)\n",
-              quick ? "-quick" : "", (long long)B, (long long)T, method.c_str(), s * 1e3, median(cpu_seconds),
+              quick ? "-quick" : "", (long long)B, (long long)T, method.c_str(), omp_get_max_threads(), s * 1e3,
+              median(cpu_seconds),
               double(B * T) / s, rss,
               double(mem.peak_bytes_in_use) / (1 << 20), double(mem.bytes_cached) / (1 << 20),
               flops * 1e-9, achieved, 100.0 * achieved / rate, rate, (long long)system_allocs, timed_steps, a.params.size());

@@ -23,7 +23,8 @@ struct StepResult {
 
 // Builds the 124M model (or the CI smoke shape when quick), attaches `method`, runs one warm-up and
 // `timed_steps` timed steps and prints one line: median ms/step, tokens/s, peak RSS, GFLOP/s and
-// the share of the arithmetic floor at this process's measured GEMM rate.
+// the share of the arithmetic floor at this process's measured GEMM rate, at the current OpenMP
+// thread count (printed as threads=N).
 StepResult train_step_row(const std::string& method, int64_t B, int64_t T, int timed_steps, bool quick);
 
 // Every method of train_methods() in turn in this process (full fine-tuning first), each row as

@@ -41,7 +41,7 @@ Tensor BartAttention::forward(const Tensor& x, const Tensor& source, const Tenso
 
 Tensor bart_ffn(const Tensor& x, const Linear& fc1, const Linear& fc2, GeluApprox activation,
                 double activation_dropout, bool training, Generator& gen) {
-  return fc2.forward(dropout(gelu(fc1.forward(x), activation), activation_dropout, training, gen));
+  return fc2.forward(dropout(fc1.forward_gelu(x, activation), activation_dropout, training, gen));
 }
 
 // ---- encoder layer
@@ -60,11 +60,11 @@ Tensor BartEncoderLayer::forward(const Tensor& x, const Tensor& mask) {
   Generator& gen = *dropout_gen_;
   Tensor A = dropout(self_attn->forward(x, x, mask, /*causal=*/false, /*cross=*/false), config_.dropout, training(), gen);
   if (!attn_site.empty()) A = attn_site(x, A, x);  // post-LN: the residual stream is the input
-  const Tensor a = self_attn_layer_norm->forward(x + A);  // post-LN
+  const Tensor a = self_attn_layer_norm->forward_residual(x, A).y;  // post-LN
   Tensor F = dropout(bart_ffn(a, *fc1, *fc2, config_.activation(), config_.activation_dropout, training(), gen),
                      config_.dropout, training(), gen);
   if (!ffn_site.empty()) F = ffn_site(a, F, a);
-  return final_layer_norm->forward(a + F);
+  return final_layer_norm->forward_residual(a, F).y;
 }
 
 // ---- decoder layer
@@ -88,15 +88,15 @@ Tensor BartDecoderLayer::forward(const Tensor& x, const Tensor& self_mask, const
   Tensor A = dropout(self_attn->forward(x, x, self_mask, /*causal=*/true, /*cross=*/false, self_cache),
                      config_.dropout, training(), gen);
   if (!attn_site.empty()) A = attn_site(x, A, x);  // post-LN: the residual stream is the input
-  const Tensor a = self_attn_layer_norm->forward(x + A);
+  const Tensor a = self_attn_layer_norm->forward_residual(x, A).y;
   Tensor C = dropout(encoder_attn->forward(a, encoder_out, encoder_mask, /*causal=*/false, /*cross=*/true, cross_cache),
                      config_.dropout, training(), gen);
   if (!cross_site.empty()) C = cross_site(a, C, a);
-  const Tensor c = encoder_attn_layer_norm->forward(a + C);
+  const Tensor c = encoder_attn_layer_norm->forward_residual(a, C).y;
   Tensor F = dropout(bart_ffn(c, *fc1, *fc2, config_.activation(), config_.activation_dropout, training(), gen),
                      config_.dropout, training(), gen);
   if (!ffn_site.empty()) F = ffn_site(c, F, c);
-  return final_layer_norm->forward(c + F);
+  return final_layer_norm->forward_residual(c, F).y;
 }
 
 // ---- embeddings

@@ -55,7 +55,7 @@ Gpt2Mlp::Gpt2Mlp(const Gpt2Config& c, Generator& init) : activation(c.activation
   c_proj = register_module("c_proj", std::make_shared<Linear>(c.ffn_width(), c.n_embd, true, c.initializer_range, init));
 }
 
-Tensor Gpt2Mlp::forward(const Tensor& w) const { return c_proj->forward(gelu(c_fc->forward(w), activation)); }
+Tensor Gpt2Mlp::forward(const Tensor& w) const { return c_proj->forward(c_fc->forward_gelu(w, activation)); }
 
 // ---- block
 Gpt2Block::Gpt2Block(const Gpt2Config& c, int64_t layer_index, Generator& init, Generator* dropout_gen)
@@ -70,8 +70,7 @@ Tensor Gpt2Block::forward(const Tensor& h, const Tensor& key_mask, KeyValueCache
   const Tensor u = ln_1->forward(h);                                          // attention input  [B, T, d]
   Tensor A = attn->forward(u, key_mask, cache);                               // attention output [B, T, d]
   if (!attn_site.empty()) A = attn_site(u, A, h);
-  const Tensor a = h + A;                                                     // residual stream
-  const Tensor w = ln_2->forward(a);                                          // FFN input
+  const auto [a, w] = ln_2->forward_residual(h, A);  // residual stream a = h + A, FFN input w = ln_2(a)
   Tensor F = dropout(mlp->forward(w), resid_pdrop_, training(), *dropout_gen_);  // FFN output [B, T, d]
   if (!mlp_site.empty()) F = mlp_site(w, F, a);
   return a + F;

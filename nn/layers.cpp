@@ -26,6 +26,11 @@ Tensor Linear::forward(const Tensor& x) const {
   return site.empty() ? y : site(x, y);
 }
 
+Tensor Linear::forward_gelu(const Tensor& x, GeluApprox approx) const {
+  if (!site.empty() || !bias.defined()) return gelu(forward(x), approx);
+  return bias_gelu(matmul(x, math_weight()), bias, approx);
+}
+
 void Linear::rebind_parameters() {
   weight = parameter("weight");
   if (bias.defined()) bias = parameter("bias");
@@ -45,6 +50,14 @@ LayerNorm::LayerNorm(int64_t dim, double eps_) : eps(eps_) {
 }
 
 Tensor LayerNorm::forward(const Tensor& x) const { return layer_norm(x, weight, bias, eps); }
+
+ResidualNorm LayerNorm::forward_residual(const Tensor& x, const Tensor& r) const {
+  if (x.shape() != r.shape()) {  // a broadcast residual: the unfused ops
+    Tensor h = x + r;
+    return {h, forward(h)};
+  }
+  return add_layer_norm(x, r, weight, bias, eps);
+}
 
 void LayerNorm::rebind_parameters() {
   weight = parameter("weight");

@@ -21,6 +21,9 @@ class Linear : public Module {
   Linear(int64_t in, int64_t out, bool bias = true, double init_std = 0.02, Generator& gen = default_generator(),
          WeightLayout layout = WeightLayout::InOut);
   Tensor forward(const Tensor& x) const;
+  // gelu(forward(x)); with nothing attached to the site the bias add and the GELU run as one
+  // fused op (bias_gelu), otherwise the hook sees x W + b as always.
+  Tensor forward_gelu(const Tensor& x, GeluApprox approx) const;
   // W in math layout [in, out]: the weight itself or a transposed view of it.
   Tensor math_weight() const;
   int64_t in_features() const { return math_weight().size(0); }
@@ -49,6 +52,8 @@ class LayerNorm : public Module {
  public:
   explicit LayerNorm(int64_t dim, double eps = 1e-5);
   Tensor forward(const Tensor& x) const;
+  // h = x + r and y = forward(h), fused (add_layer_norm).
+  ResidualNorm forward_residual(const Tensor& x, const Tensor& r) const;
   Tensor weight, bias;
   double eps;
 

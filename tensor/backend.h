@@ -110,6 +110,23 @@ class Backend {
                                   const AttentionOptions& opts, const Tensor& dq, const Tensor& dk,
                                   const Tensor& dv) = 0;
 
+  // ---- fused ops (kernels/fused.cpp). Each default composes the primitives above (one pass per
+  // primitive, a temporary where needed); a backend overrides it to do the work in one pass.
+  // out = f(x + bias) for the activation op (GeluTanh or GeluErf); x, out contiguous [rows, n],
+  // bias contiguous [n].
+  virtual void bias_activation(UnaryOp op, const Tensor& x, const Tensor& bias, const Tensor& out);
+  // dx = g * f'(x + bias) and dbias = the sum of dx over the rows; either may be undefined (not
+  // computed). g, x contiguous [rows, n].
+  virtual void bias_activation_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& bias,
+                                        const Tensor& dx, const Tensor& dbias);
+  // h = x + r, then layer_norm of h as above; x, r, h, y contiguous [rows, n].
+  virtual void add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamma, const Tensor& beta, double eps,
+                              const Tensor& h, const Tensor& y, const Tensor& mean, const Tensor& rstd);
+  // layer_norm_backward, then dx += dx_add (contiguous [rows, n]); dx defined.
+  virtual void layer_norm_backward_add(const Tensor& g, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                       const Tensor& rstd, const Tensor& dx_add, const Tensor& dx,
+                                       const Tensor& dgamma, const Tensor& dbeta);
+
   // ---- optimizers. One fused AdamW update of param, m, v in place from grad: one pass, no
   // temporaries. All four contiguous, same shape and dtype.
   virtual void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,

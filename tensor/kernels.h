@@ -1,8 +1,8 @@
 // Raw tensor operations: no gradients, no graph. Each function checks its arguments (naming the op
 // and the shapes it got), allocates the result, and runs the backend of the inputs' device. The
 // definitions live in tensor/kernels/<family>.cpp, one file per section below (views.cpp,
-// copy.cpp, elementwise.cpp, reduce.cpp, softmax.cpp, layer_norm.cpp, matmul.cpp, embedding.cpp,
-// cross_entropy.cpp, attention.cpp, adamw.cpp). autograd/ builds the differentiable ops on top of these.
+// copy.cpp, elementwise.cpp, reduce.cpp, softmax.cpp, layer_norm.cpp, bias_activation.cpp, matmul.cpp,
+// embedding.cpp, cross_entropy.cpp, attention.cpp, adamw.cpp). autograd/ builds the differentiable ops on top of these.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -53,8 +53,22 @@ Tensor softmax_backward(const Tensor& g, const Tensor& y, int64_t axis, bool log
 struct LayerNormOut { Tensor y, mean, rstd; };
 LayerNormOut layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps);
 struct LayerNormGrads { Tensor dx, dgamma, dbeta; };
+// dx_add (x's shape, optional): added to dx in the same pass (the gradient x already has from
+// elsewhere; the fused residual + layer norm of autograd/layer_norm.cpp).
 LayerNormGrads layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                                   const Tensor& rstd, bool need_dx, bool need_dgamma, bool need_dbeta);
+                                   const Tensor& rstd, bool need_dx, bool need_dgamma, bool need_dbeta,
+                                   const Tensor& dx_add = Tensor());
+// h = x + r (same shape), y = layer_norm(h) in one pass.
+struct AddLayerNormOut { Tensor h, y, mean, rstd; };
+AddLayerNormOut add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamma, const Tensor& beta, double eps);
+
+// ---- bias + activation after a Linear (bias_activation.cpp): y = f(x + b), b [n] over the rows
+// of x [..., n], f = GeluTanh or GeluErf. Backward: dx = g * f'(x + b) and db = sum_rows dx, each
+// computed only when asked for.
+Tensor bias_activation(UnaryOp op, const Tensor& x, const Tensor& bias);
+struct BiasActivationGrads { Tensor dx, dbias; };
+BiasActivationGrads bias_activation_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& bias,
+                                             bool need_dx, bool need_dbias);
 
 // ---- products and lookups
 Tensor matmul(const Tensor& a, const Tensor& b);  // [..., M, K] @ [..., K, N], batch dims broadcast

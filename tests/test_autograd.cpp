@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "support/tensor_helpers.h"
+#include "tensor/allocator.h"
 
 using namespace petl;
 using petl::testing::leaf;
@@ -82,6 +83,32 @@ TEST_CASE("autograd: a frozen weight costs no weight-gradient GEMM") {
   // Neither input trains: no graph at all, so no backward GEMM can happen.
   Tensor x3 = randn({2, 16}, DType::F64), w3 = randn({16, 4}, DType::F64);
   CHECK_FALSE(matmul(x3, w3).requires_grad());
+}
+
+TEST_CASE("autograd: a weight used through a transposed view gets its gradient in its own layout, uncopied") {
+  // x [2, 5, 6] @ W^T with W [7, 6] (BART's nn.Linear layout, GPT-2's tied LM head) against the
+  // same product with the weight stored as V = W^T [6, 7]: equal gradients, and the transposed case
+  // allocates nothing more in backward (no copy of a strided gradient into the leaf).
+  const Tensor x = leaf({2, 5, 6}, 61).detach();  // no dX: only the weight gradients are compared
+  Tensor w = leaf({7, 6}, 62);
+  Tensor v = kernel::contiguous(kernel::transpose(w.detach(), 0, 1));
+  v.set_requires_grad(true);
+  auto allocations = [] {
+    const MemoryStats m = allocator_for(Device::cpu()).stats();
+    return m.system_allocs + m.cache_hits;
+  };
+  const Tensor up = randn({2, 5, 7}, DType::F64);
+  Tensor y_t = matmul(x, transpose(w, 0, 1)), y_v = matmul(x, v);
+  CHECK(petl::testing::max_abs_diff(y_t.to_vector(), y_v.to_vector()) < 1e-12);
+  const int64_t before_t = allocations();
+  backward(y_t, up);
+  const int64_t after_t = allocations();
+  backward(y_v, up);
+  const int64_t after_v = allocations();
+  CHECK(after_t - before_t == after_v - after_t);
+  REQUIRE(w.grad().defined());
+  CHECK(w.grad().is_contiguous());
+  CHECK(petl::testing::max_abs_diff(w.grad().to_vector(), kernel::contiguous(kernel::transpose(v.grad(), 0, 1)).to_vector()) < 1e-12);
 }
 
 TEST_CASE("autograd: gradcheck catches a wrong backward") {

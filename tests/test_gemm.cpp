@@ -81,16 +81,21 @@ TEST_CASE("gemm: degenerate sizes (a row, a column, K = 1, an outer product)") {
   struct Size {
     int64_t M, N, K;
   };
-  for (const Size s : {Size{1, 9, 8}, Size{9, 1, 8}, Size{1, 1, 8}, Size{7, 6, 1}})
-    for (int layout = 0; layout < 4; ++layout) {
-      CAPTURE(s.M);
-      CAPTURE(s.N);
-      CAPTURE(s.K);
-      CAPTURE(layout);
-      const Tensor a = operand(s.M, s.K, layout & 1, false, DType::F64);
-      const Tensor b = operand(s.K, s.N, layout & 2, false, DType::F64);
-      CHECK(max_abs_diff(kernel::matmul(a, b).to_vector(), naive(a, b)) < 1e-13);
-    }
+  // One row or one column is a matrix-vector product (gemv in the OpenBLAS build): every storage
+  // order and leading dimension of both operands, and a decoding-sized row (x [1, 200] @ W).
+  for (const Size s : {Size{1, 9, 8}, Size{9, 1, 8}, Size{1, 1, 8}, Size{7, 6, 1}, Size{1, 300, 200},
+                       Size{300, 1, 200}})
+    for (DType dt : {DType::F32, DType::F64})
+      for (int layout = 0; layout < 16; ++layout) {
+        CAPTURE(s.M);
+        CAPTURE(s.N);
+        CAPTURE(s.K);
+        CAPTURE(layout);
+        CAPTURE(int(dt));
+        const Tensor a = operand(s.M, s.K, layout & 1, layout & 4, dt);
+        const Tensor b = operand(s.K, s.N, layout & 2, layout & 8, dt);
+        CHECK(max_abs_diff(kernel::matmul(a, b).to_vector(), naive(a, b)) < tolerance(dt, s.K));
+      }
 }
 
 TEST_CASE("gemm: attention-style batches [B, H, T, D] @ [B, H, D, T] (a transposed view) and back") {
@@ -115,15 +120,19 @@ TEST_CASE("gemm: attention-style batches [B, H, T, D] @ [B, H, D, T] (a transpos
 }
 
 TEST_CASE("gemm: the backend's accumulate mode adds the product to what out holds") {
-  for (bool large : {false, true}) {
-    const int64_t M = large ? 140 : 6, N = large ? 150 : 5, K = large ? 130 : 4;
+  struct Size {
+    int64_t M, N, K;
+  };
+  for (const Size s : {Size{6, 5, 4}, Size{140, 150, 130}, Size{1, 150, 130}, Size{140, 1, 130}}) {
+    const int64_t M = s.M, N = s.N, K = s.K;
     const Tensor a = randn({1, M, K}, DType::F64), c = kernel::transpose(randn({1, N, K}, DType::F64), 1, 2);
     const Tensor out = randn({1, M, N}, DType::F64);
     std::vector<double> want = naive(kernel::reshape(a, {M, K}), kernel::reshape(c, {K, N}));
     const std::vector<double> before = out.to_vector();
     for (size_t i = 0; i < want.size(); ++i) want[i] += before[i];
     backend_for(Device::cpu()).matmul(a, c, out, /*accumulate=*/true);
-    CAPTURE(large);
+    CAPTURE(M);
+    CAPTURE(N);
     CHECK(max_abs_diff(out.to_vector(), want) < 1e-12);
   }
 }

@@ -33,6 +33,15 @@ class CpuBackend final : public Backend {
   void layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                            const Tensor& rstd, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override;
 
+  void add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& gamma, const Tensor& beta, double eps,
+                      const Tensor& h, const Tensor& y, const Tensor& mean, const Tensor& rstd) override;
+  void layer_norm_backward_add(const Tensor& g, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                               const Tensor& rstd, const Tensor& dx_add, const Tensor& dx, const Tensor& dgamma,
+                               const Tensor& dbeta) override;
+  void bias_activation(UnaryOp op, const Tensor& x, const Tensor& bias, const Tensor& out) override;
+  void bias_activation_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& bias, const Tensor& dx,
+                                const Tensor& dbias) override;
+
   void matmul(const Tensor& a, const Tensor& c, const Tensor& out, bool accumulate) override;
   void embedding(const Tensor& weight, const Tensor& ids, const Tensor& out) override;
   void embedding_backward(const Tensor& g, const Tensor& ids, const Tensor& dweight) override;

@@ -8,8 +8,9 @@ after the other on one machine:
 (tools/oracle/compare_attention.py alternates the attention entries of both and prints median ratios.)
 
 transformers GPT2LMHeadModel at the 124M shape (random weights), training mode (dropout on), trained
-with torch.optim.AdamW (lr 1e-4, weight decay 0.01) over the trainable parameters, float32, 2
-threads; medians over the timed steps after one warm-up step. Methods (entry suffixes as petl_bench's):
+with torch.optim.AdamW (lr 1e-4, weight decay 0.01) over the trainable parameters, float32, at 1 and
+then 2 threads (--threads) with a scaling line, as petl_bench; medians over the timed steps after one
+warm-up step. Methods (entry suffixes as petl_bench's):
 full fine-tuning (no suffix), _lora (peft LoraConfig r=8, alpha 8, c_attn), _prefix (peft
 PrefixTuningConfig, 10 virtual tokens), _prompt (peft PromptTuningConfig, 10 virtual tokens), _ia3
 (peft IA3Config, its GPT-2 defaults), _bitfit (biases only, plain torch), _prefix_mlp (peft
@@ -151,10 +152,12 @@ def train_row(batch, length, timed_steps, quick, method="full"):
             cpu_seconds.append(cpu)
     ms = statistics.median(seconds) * 1e3
     tag = "-quick" if quick else ""
-    print(f"torch gpt2{tag} train B={batch} T={length} {method:<8} median {ms:.1f} ms/step "
+    print(f"torch gpt2{tag} train B={batch} T={length} {method:<8} threads={torch.get_num_threads()}  "
+          f"median {ms:.1f} ms/step "
           f"(CPU {statistics.median(cpu_seconds):.1f} s)  "
           f"{batch * length / (ms * 1e-3):.1f} tokens/s  peak RSS {peak_rss_mb():.0f} MB  ({timed_steps} steps)",
           flush=True)
+    return ms * 1e-3
 
 
 def decode_row(batch, prompt, new, repeats, quick):
@@ -176,9 +179,24 @@ def decode_row(batch, prompt, new, repeats, quick):
             seconds.append(elapsed)
     s = statistics.median(seconds)
     tag = "-quick" if quick else ""
-    print(f"torch gpt2{tag} decode B={batch} prompt={prompt} new={new} KV-cache greedy  median "
+    print(f"torch gpt2{tag} decode B={batch} prompt={prompt} new={new} KV-cache greedy "
+          f"threads={torch.get_num_threads()}  median "
           f"{s * 1e3 / new:.1f} ms/token  {batch * new / s:.1f} tokens/s  peak RSS {peak_rss_mb():.0f} MB  "
           f"({repeats} runs)", flush=True)
+    return s
+
+
+def at_1_and_n_threads(what, max_threads, row):
+    """row() at 1 and then max_threads torch threads (petl_bench: 1 and 2), and the scaling line."""
+    seconds = []
+    for threads in sorted({1, max_threads}):
+        torch.set_num_threads(threads)
+        seconds.append(row())
+    torch.set_num_threads(max_threads)
+    if len(seconds) == 2:
+        slower = "  (SLOWER with more threads)" if seconds[1] > seconds[0] else ""
+        print(f"torch {what} thread scaling: {max_threads} threads {seconds[0] / seconds[1]:.2f}x the speed of 1"
+              f"{slower}", flush=True)
 
 
 # bench/gemm_shapes.h, shape for shape: (label, batch, M, N, K, A transposed, B transposed).
@@ -292,7 +310,8 @@ def main():
     q = args.quick
     t, n = (0.2 if q else 1.0), args.threads
     entries = {
-        "gpt2_decode": lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q),
+        "gpt2_decode": lambda: at_1_and_n_threads("gpt2 decode", n,
+                                                  lambda: decode_row(1, 16, 16 if q else 64, 1 if q else 3, q)),
         # bench/bench_attention.cpp's shapes (quick: its smaller CI sizes)
         "cpu_attention": lambda: attention_rows(*((1, 12, 128, 128) if q else (4, 12, 256, 256)), 64, True, t, n),
         "cpu_attention_b8_t256": lambda: attention_rows(*((2, 12, 128, 128) if q else (8, 12, 256, 256)), 64, True,
@@ -305,8 +324,10 @@ def main():
     }
     for method in METHODS + ADAPTERS_METHODS:
         suffix = "" if method == "full" else "_" + method
-        entries["gpt2_train_b4_t64" + suffix] = lambda m=method: train_row(4, 64, 2 if q else 3, q, m)
-        entries["gpt2_train_b8_t256" + suffix] = lambda m=method: train_row(8, 256, 1 if q else 2, q, m)
+        entries["gpt2_train_b4_t64" + suffix] = lambda m=method: at_1_and_n_threads(
+            f"gpt2 train {m}", n, lambda: train_row(4, 64, 2 if q else 3, q, m))
+        entries["gpt2_train_b8_t256" + suffix] = lambda m=method: at_1_and_n_threads(
+            f"gpt2 train {m}", n, lambda: train_row(8, 256, 1 if q else 2, q, m))
     for name in args.only.split(","):
         if name not in entries:
             raise SystemExit(f"bench_torch: unknown entry {name!r}; known: {', '.join(entries)}")
