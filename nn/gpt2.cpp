@@ -96,12 +96,14 @@ Tensor Gpt2Model::forward(const Tensor& ids, const Tensor& mask, const Tensor& p
              " caches, got ", caches ? caches->size() : 0);
   const int64_t T = ids.size(1);
   EmbeddedTokens tokens{wte->forward(ids), mask.defined() ? kernel::to(mask, DType::F32) : Tensor()};  // [B, T, d]
-  if (!embedding_site.empty()) {
+  const int64_t past = caches ? (*caches)[0].length() : 0;
+  // Rows an embedding hook puts in front belong to the start of the sequence: a decoding step that
+  // continues a cached sequence has them in its past already.
+  if (!embedding_site.empty() && past == 0) {
     if (!tokens.mask.defined()) tokens.mask = ones({ids.size(0), T}, DType::F32, ids.device());
     tokens = embedding_site(tokens);
   }
   const int64_t T_all = tokens.embeds.size(1), added = T_all - T;
-  const int64_t past = caches ? (*caches)[0].length() : 0;
   Tensor positions = !position_ids.defined() ? default_positions(past, T_all, ids.device())
                      : added == 0            ? position_ids
                                              : positions_with_prefix(position_ids, added, ids.device());
