@@ -98,7 +98,8 @@ int run_finetune(std::span<const std::string> args) {
   const std::string dev_file = s.text("dev-file").empty() ? task_split_file(task, data_dir, "dev") : s.text("dev-file");
   const std::string method_name = s.text("method");
   if (!s.has("lr")) s.set("lr", train::paper_learning_rate(method_name));
-  for (const auto& item : task_decoding_defaults(task).items())
+  const json task_decoding = task_decoding_defaults(task);
+  for (const auto& item : task_decoding.items())
     if (!s.given(item.key())) s.set(item.key(), item.value());
 
   TaskSplit train_split = load_task_file(task, train_file);
