@@ -25,6 +25,7 @@
 #include "support/tensor_helpers.h"
 #include "train/lib/batching.h"
 #include "train/lib/lr_schedule.h"
+#include "train/lib/method.h"
 #include "train/lib/svg_plot.h"
 
 using namespace petl;
@@ -508,4 +509,29 @@ TEST_CASE("train: an unknown method lists names and presets; an unsupported mode
   r = run_train(finetune_args(tiny_bart(dir.path()), dir.path() / "r", "ft-top-k"), dir.path() / "o");
   CHECK(r.exit_code == 2);
   CHECK(contains(r.output, "'ft-top-k' is defined for GPT-2's blocks only"));
+}
+
+TEST_CASE("train: every method name builds on BART through its spec, ft-top-k excepted") {
+  nn::BartConfig c;
+  c.vocab_size = 64;
+  c.d_model = 16;
+  c.encoder_layers = c.decoder_layers = 1;
+  c.encoder_attention_heads = c.decoder_attention_heads = 2;
+  c.encoder_ffn_dim = c.decoder_ffn_dim = 32;
+  c.max_position_embeddings = 32;
+  for (const auto& name : train::method_names()) {
+    INFO(name);
+    nn::BartForConditionalGeneration model(c, 3);
+    if (name == "ft-top-k") {
+      CHECK_THROWS_WITH(train::attach_method(name, nlohmann::json::object(), model, 1),
+                        doctest::Contains("defined for GPT-2's blocks only"));
+      continue;
+    }
+    const auto method = train::attach_method(name, nlohmann::json::object(), model, 1);
+    CHECK(method->trainable_count() > 0);
+    CHECK(method->options().contains("spec"));
+    // The recorded options rebuild the same method (what eval and export do from config.json).
+    nn::BartForConditionalGeneration again(c, 3);
+    CHECK(train::attach_method(name, method->options(), again, 1)->trainable_count() == method->trainable_count());
+  }
 }
