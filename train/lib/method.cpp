@@ -219,9 +219,9 @@ peft::Spec parse_method_spec(const std::string& name) {
   try {
     return peft::parse_spec(name);
   } catch (const Error& e) {
-    throw Error("unknown method '" + name + "' (valid: " + joined(method_names()) + "; presets: " +
+    throw Error("unknown method '" + name + "' (valid: " + joined(method_names()) + "); presets: " +
                 joined(peft::preset_names()) +
-                "; or a Unified View spec string such as 'prefix:l=30@attn + parallel:r=512,s=4@ffn', peft/spec.h). "
+                "; or a Unified View spec string such as 'prefix:l=30@attn + parallel:r=512,s=4@ffn' (peft/spec.h). "
                 "As a spec: " + e.what());
   }
 }
