@@ -19,7 +19,7 @@ struct Example {
   std::vector<int64_t> ids, labels;
   // Encoder-decoder examples (BART): ids are the encoder's input, labels all -100, and the decoder's
   // labels are these (the target, framed by the tokenizer). Empty for a causal LM.
-  std::vector<int64_t> decoder_labels;
+  std::vector<int64_t> decoder_labels = {};  // (a default, so {ids, labels} initializes an LM example)
 };
 
 struct Batch {
