@@ -33,6 +33,8 @@ class Module {
   // Training mode turns dropout on; eval mode off.
   void train(bool on = true);
   bool training() const { return training_; }
+  // The registered children, in registration order.
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
  protected:
   // Registers a parameter (a leaf that requires a gradient) under `name`; returns it.

@@ -18,11 +18,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/bart.h"
+#include "nn/bart_checkpoint.h"
 #include "nn/safetensors.h"
 #include "support/temp_dir.h"
 #include "support/tensor_helpers.h"
 #include "train/lib/batching.h"
 #include "train/lib/lr_schedule.h"
+#include "train/lib/method.h"
 #include "train/lib/svg_plot.h"
 
 using namespace petl;
@@ -55,6 +58,7 @@ struct RunOptions {
   fs::path kill_when_log;        // SIGKILL the process once this file has `kill_after_lines` lines
   int64_t kill_after_lines = 0;
   long file_size_limit = 0;      // RLIMIT_FSIZE in bytes (a full disk, as far as the process sees)
+  const char* threads = "1";     // OMP_NUM_THREADS of the run
 };
 
 RunResult run_train(const std::vector<std::string>& args, const fs::path& capture, const RunOptions& options = {}) {
@@ -69,7 +73,7 @@ RunResult run_train(const std::vector<std::string>& args, const fs::path& captur
     const int fd = ::open(capture.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    setenv("OMP_NUM_THREADS", "1", 1);
+    setenv("OMP_NUM_THREADS", options.threads, 1);
     if (options.file_size_limit > 0) {
       signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead of killing the process
       rlimit limit{rlim_t(options.file_size_limit), rlim_t(options.file_size_limit)};
@@ -110,6 +114,25 @@ fs::path tiny_model(const fs::path& dir) {
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   return dir / "pre" / "model";
+}
+
+// A tiny random BART (d = 16, one layer each side, 64 positions) with the 561-token BART
+// vocabulary of the tokenizer fixture: enough to run every step of seq2seq fine-tuning.
+fs::path tiny_bart(const fs::path& dir) {
+  nn::BartConfig c;
+  c.vocab_size = 561;
+  c.d_model = 16;
+  c.encoder_layers = c.decoder_layers = 1;
+  c.encoder_attention_heads = c.decoder_attention_heads = 2;
+  c.encoder_ffn_dim = c.decoder_ffn_dim = 32;
+  c.max_position_embeddings = 64;
+  c.dropout = 0.1;
+  nn::BartForConditionalGeneration model(c, 7);
+  const fs::path out = dir / "bart";
+  nn::save_bart(model, out);
+  for (const char* f : {"vocab.json", "merges.txt"})
+    fs::copy_file(fs::path("tests/fixtures/model_tokenizer/bart_plain") / f, out / f);
+  return out;
 }
 
 std::vector<std::string> finetune_args(const fs::path& model, const fs::path& out, const std::string& method) {
@@ -278,10 +301,13 @@ TEST_CASE("train: a run SIGKILLed at several moments and resumed is bit-identica
   testing::TempDir dir("petl-train-kill");
   const fs::path model = tiny_model(dir.path());
   const fs::path whole = dir.path() / "whole", killed = dir.path() / "killed";
-  REQUIRE(run_train(finetune_args(model, whole, "lora"), dir.path() / "w.out").exit_code == 0);
+  // Two threads: the kernels' parallel reductions must give the same sums in every run.
+  RunOptions two_threads;
+  two_threads.threads = "2";
+  REQUIRE(run_train(finetune_args(model, whole, "lora"), dir.path() / "w.out", two_threads).exit_code == 0);
   // Killed after 5, then 13, then 22 log lines; each restart resumes from the last checkpoint.
   auto args = finetune_args(model, killed, "lora");
-  RunOptions kill;
+  RunOptions kill = two_threads;
   kill.kill_when_log = killed / "log.jsonl";
   int kills = 0;
   for (int64_t lines : {5, 13, 22}) {
@@ -291,7 +317,7 @@ TEST_CASE("train: a run SIGKILLed at several moments and resumed is bit-identica
     if (args.back() != "--resume") args.push_back("--resume");
   }
   CHECK(kills >= 2);  // (a fast machine may finish the last stretch before the kill lands)
-  const auto last = run_train(args, dir.path() / "k.out");
+  const auto last = run_train(args, dir.path() / "k.out", two_threads);
   INFO(last.output);
   REQUIRE(last.exit_code == 0);
   check_same_tensors(whole / "checkpoint.safetensors", killed / "checkpoint.safetensors");
@@ -379,5 +405,133 @@ TEST_CASE("train: bad input is a clear error with a non-zero exit") {
     REQUIRE(done.exit_code == 0);
     check_same_tensors(whole / "checkpoint.safetensors", run / "checkpoint.safetensors");
     CHECK(log_without_timing(whole / "log.jsonl") == log_without_timing(run / "log.jsonl"));
+  }
+}
+
+TEST_CASE("train: BART fine-tunes as seq2seq with a method name and a spec string, then eval and export") {
+  testing::TempDir dir("petl-train-bart");
+  const fs::path model = tiny_bart(dir.path());
+  for (const std::string method : {"lora", "prefix:l=4,reparam=mlp,k=16@attn + parallel:r=8,s=4,init=lora,input=sublayer_in@ffn"}) {
+    INFO(method);
+    const fs::path run = dir.path() / (method == "lora" ? "lora" : "mam");
+    const auto r = run_train(finetune_args(model, run, method), dir.path() / "ft.out");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(contains(r.output, "bart"));
+    CHECK(count_lines(run / "outputs" / "dev.txt") == distinct_dev_sources());
+    CHECK(log_without_timing(run / "log.jsonl").size() == 24 + 3);
+    // Compose's own format: the spec and the tensors.
+    CHECK(fs::exists(run / "adapter" / "petl_adapter.json"));
+    CHECK(fs::exists(run / "adapter" / "adapter_model.safetensors"));
+    const auto config = nlohmann::json::parse(read_file(run / "config.json"));
+    CHECK(config["method"] == method);
+    const auto ev = run_train({"eval", "--run", run.string(), "--input", fixture("dev.jsonl").string(), "--beams", "3"},
+                              dir.path() / "ev.out");
+    INFO(ev.output);
+    CHECK(ev.exit_code == 0);
+    CHECK(contains(ev.output, "jsonl scores:  bleu "));
+    CHECK(count_lines(run / "outputs" / "input.txt") == distinct_dev_sources());
+    const auto ex = run_train({"export", "--run", run.string(), "--out", (dir.path() / "export").string()}, dir.path() / "ex.out");
+    CHECK(ex.exit_code == 0);
+    CHECK(fs::exists(dir.path() / "export" / "petl_adapter.json"));
+    fs::remove_all(dir.path() / "export");
+  }
+  // Training moved the decoder's loss: the last logged loss is below the first.
+  const auto log = log_without_timing(dir.path() / "lora" / "log.jsonl");
+  CHECK(log.back().contains("eval"));
+  CHECK(log[23]["loss"].get<double>() < log[0]["loss"].get<double>());
+}
+
+TEST_CASE("train: presets and spec strings on GPT-2, a spec equal to the named LoRA trains the same losses") {
+  testing::TempDir dir("petl-train-spec");
+  const fs::path model = tiny_model(dir.path());
+  const auto named = run_train(finetune_args(model, dir.path() / "named", "lora"), dir.path() / "n.out");
+  REQUIRE(named.exit_code == 0);
+  // The named LoRA: r=4, alpha=32, dropout 0.1 on the whole fused c_attn, seeded like entry 0 of a spec.
+  const auto spec = run_train(finetune_args(model, dir.path() / "spec", "lora:r=4,alpha=32,dropout=0.1,rslora=false@qkv"),
+                              dir.path() / "s.out");
+  INFO(spec.output);
+  REQUIRE(spec.exit_code == 0);
+  auto a = log_without_timing(dir.path() / "named" / "log.jsonl"), b = log_without_timing(dir.path() / "spec" / "log.jsonl");
+  CHECK(a == b);
+  CHECK(read_file(dir.path() / "named" / "outputs" / "dev.txt") == read_file(dir.path() / "spec" / "outputs" / "dev.txt"));
+  for (const char* method : {"scaled-parallel", "prompt:l=8@input + lora:r=2@o"}) {
+    INFO(method);
+    const fs::path run = dir.path() / (std::string(method).size() < 20 ? "preset" : "composed");
+    const auto r = run_train(finetune_args(model, run, method), dir.path() / "p.out");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(fs::exists(run / "adapter" / "petl_adapter.json"));
+    const auto ev = run_train({"eval", "--run", run.string(), "--input", fixture("dev.jsonl").string(), "--beams", "1"},
+                              dir.path() / "ev.out");
+    INFO(ev.output);
+    CHECK(ev.exit_code == 0);
+  }
+}
+
+TEST_CASE("train: prompt rows, source and new tokens stay within the model's positions") {
+  testing::TempDir dir("petl-train-positions");
+  const fs::path model = tiny_model(dir.path());  // 64 positions
+  // 30 prompt rows + a source + up to 60 new tokens would pass 64: decoding caps the new tokens and
+  // cuts long sources, training leaves out what does not fit; every run completes.
+  auto args = finetune_args(model, dir.path() / "p", "prompt:l=30@input");
+  args.insert(args.end(), {"--max-new-tokens", "60", "--steps", "4", "--eval-every", "2"});
+  const auto r = run_train(args, dir.path() / "p.out");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(count_lines(dir.path() / "p" / "outputs" / "dev.txt") == distinct_dev_sources());
+  // A prompt that leaves no room for the tokens is refused before training, naming the numbers.
+  const auto refused = run_train(finetune_args(model, dir.path() / "q", "prompt:l=62@input"), dir.path() / "q.out");
+  CHECK(refused.exit_code == 2);
+  CHECK(contains(refused.output, "adds 62 positions, leaving 2 of the model's 64"));
+}
+
+TEST_CASE("train: an unknown method lists names and presets, an unsupported model type lists the supported") {
+  testing::TempDir dir("petl-train-bad-models");
+  const fs::path model = tiny_model(dir.path());
+  auto r = run_train(finetune_args(model, dir.path() / "r", "lora:rank=4"), dir.path() / "o");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, "unknown method 'lora:rank=4' (valid: full, ft-top-k, lora"));
+  CHECK(contains(r.output, "presets: full, ft-top-2, bitfit"));
+  CHECK(contains(r.output, "rank"));
+  auto args = finetune_args(model, dir.path() / "r", "scaled-parallel");
+  args.insert(args.end(), {"--method-options", R"({"r": 8})"});
+  r = run_train(args, dir.path() / "o");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, "give a preset's or spec's hyperparameters in the spec string"));
+  fs::copy(model, dir.path() / "t5");
+  auto config = nlohmann::json::parse(read_file(dir.path() / "t5" / "config.json"));
+  config["model_type"] = "t5";
+  std::ofstream(dir.path() / "t5" / "config.json") << config.dump();
+  r = run_train(finetune_args(dir.path() / "t5", dir.path() / "r", "lora"), dir.path() / "o");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, "config.json: model_type 't5' is not supported (supported: gpt2, bart)"));
+  r = run_train(finetune_args(tiny_bart(dir.path()), dir.path() / "r", "ft-top-k"), dir.path() / "o");
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, "'ft-top-k' is defined for GPT-2's blocks only"));
+}
+
+TEST_CASE("train: every method name builds on BART through its spec, ft-top-k excepted") {
+  nn::BartConfig c;
+  c.vocab_size = 64;
+  c.d_model = 16;
+  c.encoder_layers = c.decoder_layers = 1;
+  c.encoder_attention_heads = c.decoder_attention_heads = 2;
+  c.encoder_ffn_dim = c.decoder_ffn_dim = 32;
+  c.max_position_embeddings = 32;
+  for (const auto& name : train::method_names()) {
+    INFO(name);
+    nn::BartForConditionalGeneration model(c, 3);
+    if (name == "ft-top-k") {
+      CHECK_THROWS_WITH(train::attach_method(name, nlohmann::json::object(), model, 1),
+                        doctest::Contains("defined for GPT-2's blocks only"));
+      continue;
+    }
+    const auto method = train::attach_method(name, nlohmann::json::object(), model, 1);
+    CHECK(method->trainable_count() > 0);
+    CHECK(method->options().contains("spec"));
+    // The recorded options rebuild the same method (what eval and export do from config.json).
+    nn::BartForConditionalGeneration again(c, 3);
+    CHECK(train::attach_method(name, method->options(), again, 1)->trainable_count() == method->trainable_count());
   }
 }

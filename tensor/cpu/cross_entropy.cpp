@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "tensor/cpu/backend.h"
 #include "tensor/cpu/strided_loop.h"
@@ -18,8 +19,11 @@ void CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets, int6
     const T* px = logits.data<T>();
     const int64_t* pt = targets.data<int64_t>();
     T* plse = lse.data<T>();
-    double total = 0.0;
-#pragma omp parallel for reduction(+ : total) if (logits.numel() >= cpu::kParallelGrain)
+    // Each row's loss is kept and the rows are added in order afterwards: the same bits at any
+    // thread count and in every run (an OpenMP `reduction(+)` adds per-thread sums in the order the
+    // threads finish).
+    std::vector<double> row_loss(size_t(rows), 0.0);
+#pragma omp parallel for if (logits.numel() >= cpu::kParallelGrain)
     for (int64_t r = 0; r < rows; ++r) {
       const T* xr = px + r * n;
       T m = -std::numeric_limits<T>::infinity();
@@ -27,8 +31,10 @@ void CpuBackend::cross_entropy(const Tensor& logits, const Tensor& targets, int6
       T sum = 0;
       for (int64_t j = 0; j < n; ++j) sum += std::exp(xr[j] - m);
       plse[r] = m + std::log(sum);
-      if (pt[r] != ignore_index) total += double(plse[r] - xr[pt[r]]);
+      if (pt[r] != ignore_index) row_loss[size_t(r)] = double(plse[r] - xr[pt[r]]);
     }
+    double total = 0.0;
+    for (const double l : row_loss) total += l;
     *loss_sum.data<T>() = T(total);
   });
 }

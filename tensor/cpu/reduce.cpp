@@ -56,8 +56,18 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x, int64_t outer, int64_t red
             }
             if (saw_nan) acc = std::numeric_limits<T>::quiet_NaN();
           } else {
-#pragma omp parallel for reduction(+ : acc)
-            for (int64_t r = 0; r < reduced; ++r) acc += row[r];
+            // Each thread sums its static share; the shares are added in thread order, so a run
+            // gives the same bits every time at any thread count (an OpenMP `reduction(+)` adds
+            // the shares in the order the threads finish, which varies from run to run with 3+).
+            std::vector<T> share(size_t(omp_get_max_threads()), T(0));
+#pragma omp parallel num_threads(int(share.size()))
+            {
+              T local = T(0);
+#pragma omp for schedule(static)
+              for (int64_t r = 0; r < reduced; ++r) local += row[r];
+              share[size_t(omp_get_thread_num())] = local;
+            }
+            for (const T s : share) acc += s;
           }
           po[o] = acc * post;
         }

@@ -65,6 +65,17 @@ Batch make_batch(const std::vector<Example>& examples, const std::vector<int64_t
   batch.labels = from_vector(labels, {rows, cols});
   batch.mask = from_vector(mask, {rows, cols});
   batch.indices = indices;
+  size_t target_width = 0;
+  for (int64_t i : indices) target_width = std::max(target_width, examples[size_t(i)].decoder_labels.size());
+  if (target_width > 0) {
+    std::vector<int64_t> targets(size_t(rows) * target_width, -100);
+    for (int64_t r = 0; r < rows; ++r) {
+      const auto& t = examples[size_t(indices[size_t(r)])].decoder_labels;
+      std::copy(t.begin(), t.end(), targets.begin() + std::ptrdiff_t(size_t(r) * target_width));
+      batch.tokens += int64_t(t.size());
+    }
+    batch.decoder_labels = from_vector(targets, {rows, int64_t(target_width)});
+  }
   return batch;
 }
 

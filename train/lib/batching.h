@@ -17,13 +17,17 @@ namespace petl::train {
 // the separator of a conditional example). labels.size() == ids.size().
 struct Example {
   std::vector<int64_t> ids, labels;
+  // Encoder-decoder examples (BART): ids are the encoder's input, labels all -100, and the decoder's
+  // labels are these (the target, framed by the tokenizer). Empty for a causal LM.
+  std::vector<int64_t> decoder_labels = {};  // (a default, so {ids, labels} initializes an LM example)
 };
 
 struct Batch {
   Tensor ids;     // [B, T] int64, padded with `pad_id`
   Tensor labels;  // [B, T] int64, -100 on padding
   Tensor mask;    // [B, T] float32: 1 token, 0 padding
-  int64_t tokens = 0;  // real tokens in the batch
+  Tensor decoder_labels;  // [B, T'] int64, -100 on padding; undefined unless the examples have them
+  int64_t tokens = 0;  // real tokens in the batch (encoder and decoder)
   std::vector<int64_t> indices;  // the examples' indices, row by row (a loss may rebuild its own inputs)
 };
 

@@ -3,11 +3,13 @@
 #include <map>
 
 #include "nn/atomic_file.h"
+#include "nn/bart.h"
 #include "nn/gpt2_checkpoint.h"
 #include "nn/safetensors.h"
 #include "nn/state_dict.h"
 #include "peft/bitfit.h"
 #include "peft/bottleneck_adapter.h"
+#include "peft/compose.h"
 #include "peft/finetune.h"
 #include "peft/ia3.h"
 #include "peft/lora.h"
@@ -15,7 +17,9 @@
 #include "peft/parallel_adapter.h"
 #include "peft/peft_format.h"
 #include "peft/prefix_tuning.h"
+#include "peft/presets.h"
 #include "peft/prompt_tuning.h"
+#include "peft/spec.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
 
@@ -78,8 +82,11 @@ int64_t positive(const json& options, const char* key, const std::string& method
 class ModelOwnMethod : public AttachedMethod {
  public:
   ModelOwnMethod(std::string name, json options, nn::Gpt2LMHead& model)
-      : AttachedMethod(std::move(name), std::move(options), model, nullptr) {}
-  void save(const std::filesystem::path& dir, const std::string&) const override { nn::save_gpt2(model_, dir); }
+      : AttachedMethod(std::move(name), std::move(options), model, nullptr), gpt2_(model) {}
+  void save(const std::filesystem::path& dir, const std::string&) const override { nn::save_gpt2(gpt2_, dir); }
+
+ private:
+  nn::Gpt2LMHead& gpt2_;
 };
 
 // The method's tensors under their petl names and a config naming the method: the layout for what
@@ -147,14 +154,15 @@ class PrefixMethod : public AttachedMethod {
 class PromptMethod : public AttachedMethod {
  public:
   PromptMethod(json options, nn::Gpt2LMHead& model, std::shared_ptr<peft::PromptTuning> prompt)
-      : AttachedMethod("prompt", std::move(options), model, prompt), prompt_(std::move(prompt)) {}
+      : AttachedMethod("prompt", std::move(options), model, prompt), gpt2_(model), prompt_(std::move(prompt)) {}
   Tensor loss_labels(const Tensor& labels) const override { return prompt_->extend_labels(labels); }
   int64_t added_positions() const override { return prompt_->length; }
   void save(const std::filesystem::path& dir, const std::string& base) const override {
-    prompt_->save_peft(dir, model_.config().n_layer, model_.config().n_head, base);
+    prompt_->save_peft(dir, gpt2_.config().n_layer, gpt2_.config().n_head, base);
   }
 
  private:
+  nn::Gpt2LMHead& gpt2_;
   std::shared_ptr<peft::PromptTuning> prompt_;
 };
 
@@ -168,7 +176,88 @@ class AdapterMethod : public AttachedMethod {
   }
 };
 
+// Every LoRA layer under `module` (a composed entry may hold two Lora modules under one part).
+void collect_lora_layers(const nn::Module& module, std::vector<std::shared_ptr<peft::LoraLinear>>& out) {
+  if (const auto* lora = dynamic_cast<const peft::Lora*>(&module)) {
+    out.insert(out.end(), lora->layers().begin(), lora->layers().end());
+    return;
+  }
+  for (const auto& child : module.children()) collect_lora_layers(*child.second, out);
+}
+
+// A preset or a Unified View spec string built by peft/compose (GPT-2 or BART), saved in compose's
+// format. The base's own tensors that train (full, bitfit, train_ln, ...) are "model.<name>" in
+// trainable(), the composed modules' "method.<name>".
+class ComposedSpecMethod : public AttachedMethod {
+ public:
+  ComposedSpecMethod(std::string name, nn::Module& model, std::shared_ptr<peft::ComposedMethod> composed)
+      : AttachedMethod(std::move(name), json{{"spec", peft::to_string(composed->spec)}}, model, composed),
+        composed_(std::move(composed)),
+        encoder_decoder_(dynamic_cast<nn::BartForConditionalGeneration*>(&model) != nullptr) {
+    collect_lora_layers(*composed_, lora_layers_);
+  }
+  void reseed_dropout(uint64_t seed) override {
+    uint64_t i = 0;
+    for (const auto& layer : lora_layers_) layer->dropout_generator().manual_seed(mix64(seed + ++i));
+  }
+  // Prompt rows take positions in front of GPT-2's tokens and BART's encoder tokens; the loss sees
+  // them only on GPT-2 (BART's labels are the decoder's).
+  int64_t added_positions() const override { return composed_->prompt ? composed_->prompt->length : 0; }
+  Tensor loss_labels(const Tensor& labels) const override {
+    return composed_->prompt && !encoder_decoder_ ? composed_->prompt->extend_labels(labels) : labels;
+  }
+  void save(const std::filesystem::path& dir, const std::string&) const override { peft::save_composed(*composed_, dir); }
+
+ private:
+  std::shared_ptr<peft::ComposedMethod> composed_;
+  bool encoder_decoder_;
+  std::vector<std::shared_ptr<peft::LoraLinear>> lora_layers_;
+};
+
+// A preset or a spec string, parsed; an error lists the names and presets with the parser's reason.
+peft::Spec parse_method_spec(const std::string& name) {
+  try {
+    return peft::parse_spec(name);
+  } catch (const Error& e) {
+    throw Error("unknown method '" + name + "' (valid: " + joined(method_names()) + "); presets: " +
+                joined(peft::preset_names()) +
+                "; or a Unified View spec string such as 'prefix:l=30@attn + parallel:r=512,s=4@ffn' (peft/spec.h). "
+                "As a spec: " + e.what());
+  }
+}
+
+std::unique_ptr<AttachedMethod> attach_spec(const std::string& name, const peft::Spec& spec, const json& given,
+                                            nn::Module& model, uint64_t seed) {
+  // options() of a spec method is {"spec": <canonical spec>}, which a run's config.json records.
+  const bool recorded = given.is_object() && given.size() == 1 && given.contains("spec") &&
+                        given["spec"] == json(peft::to_string(spec));
+  PETL_CHECK(recorded || (given.is_object() && given.empty()), "method '", name,
+             "': --method-options apply to the method names on GPT-2; give a preset's or spec's hyperparameters "
+             "in the spec string itself (e.g. 'lora:r=8,alpha=16@q,v'), got ", given.dump());
+  return std::make_unique<ComposedSpecMethod>(name, model, peft::compose(spec, model, seed));
+}
+
 }  // namespace
+
+std::string bart_spec_for_name(const std::string& name) {
+  static const std::map<std::string, std::string> specs = {
+      {"full", "full"},
+      {"lora", "lora:r=4,alpha=32,dropout=0.1@qkv"},
+      {"prefix", "prefix:l=5,reparam=mlp,k=512@attn"},
+      {"prompt", "prompt:l=20@input"},
+      {"bitfit", "bitfit"},
+      {"ia3", "ia3@qkv,ffn_hidden"},
+      {"houlsby", "sequential:r=64,act=gelu_tanh,init=houlsby,input=h,train_ln=true@attn,ffn"},
+      {"pfeiffer", "sequential:r=64,act=relu,init=bert,input=residual_sum,train_ln=false@ffn"},
+      {"parallel", "parallel:r=512,s=4,init=lora,input=sublayer_in@ffn"},
+      {"mam", "prefix:l=30,reparam=mlp,k=800@attn + parallel:r=512,s=4,init=lora,input=sublayer_in@ffn"},
+  };
+  PETL_CHECK(name != "ft-top-k", "method 'ft-top-k' is defined for GPT-2's blocks only; on BART use full or another "
+                                 "method");
+  const auto it = specs.find(name);
+  PETL_CHECK(it != specs.end(), "unknown method '", name, "' (valid: ", joined(method_names()), ")");
+  return it->second;
+}
 
 const std::vector<std::string>& method_names() {
   static const std::vector<std::string> names = {"full",  "ft-top-k", "lora",    "prefix",   "prompt",  "bitfit",
@@ -181,8 +270,19 @@ double paper_learning_rate(const std::string& method) {
       {"full", 5e-5},    {"ft-top-k", 5e-5}, {"lora", 2e-4},    {"prefix", 8e-5},   {"prompt", 0.3}, {"bitfit", 4e-4},
       {"ia3", 3e-3},     {"houlsby", 1e-4},  {"pfeiffer", 1e-4}, {"parallel", 5e-5}, {"mam", 5e-5}};
   const auto it = rates.find(method);
-  PETL_CHECK(it != rates.end(), "unknown method '", method, "' (valid: ", joined(method_names()), ")");
-  return it->second;
+  if (it != rates.end()) return it->second;
+  // A preset or spec: He et al.'s 5e-5 when it holds a parallel adapter (MAM too), else the rate of
+  // its first entry's method.
+  const peft::Spec spec = parse_method_spec(method);
+  static const std::map<std::string, double> by_spec_method = {
+      {"full", 5e-5},   {"ft_top", 5e-5}, {"bitfit", 4e-4},     {"lora", 2e-4},        {"ia3", 3e-3},
+      {"prefix", 8e-5}, {"prompt", 0.3},  {"sequential", 1e-4}, {"parallel", 5e-5}, {"mh_parallel", 5e-5}};
+  for (const auto& e : spec.entries)
+    if (e.method == "parallel" || e.method == "mh_parallel") return 5e-5;
+  const auto found = by_spec_method.find(spec.entries.front().method);
+  PETL_CHECK(found != by_spec_method.end(), "method '", method, "': no paper learning rate for '",
+             spec.entries.front().method, "'; give --lr");
+  return found->second;
 }
 
 NamedTensors AttachedMethod::trainable() const {
@@ -201,9 +301,16 @@ int64_t AttachedMethod::trainable_count() const {
   return n;
 }
 
-std::unique_ptr<AttachedMethod> attach_method(const std::string& name, const json& given, nn::Gpt2LMHead& model,
+std::unique_ptr<AttachedMethod> attach_method(const std::string& name, const json& given, nn::Module& base,
                                               uint64_t seed) {
-  PETL_CHECK(method_defaults().count(name), "unknown method '", name, "' (valid: ", joined(method_names()), ")");
+  auto* gpt2 = dynamic_cast<nn::Gpt2LMHead*>(&base);
+  if (!gpt2 || !method_defaults().count(name)) {
+    PETL_CHECK(gpt2 || dynamic_cast<nn::BartForConditionalGeneration*>(&base),
+               "attach_method: the model must be a GPT-2 or a BART");
+    const std::string spec_text = method_defaults().count(name) ? bart_spec_for_name(name) : name;
+    return attach_spec(name, parse_method_spec(spec_text), given, base, seed);
+  }
+  nn::Gpt2LMHead& model = *gpt2;
   const json o = resolve_options(name, given);
   const auto& c = model.config();
   nn::SiteMap sites = model.sites();

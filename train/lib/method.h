@@ -17,7 +17,15 @@
 //   parallel  scaled parallel adapter at the FFN (§8)  {"bottleneck": 512, "scaling": 4}
 //   mam       prefix l=30 k=800 + parallel r=512 s=4   {"length": 30, "hidden": 800, "bottleneck": 512, "scaling": 4}
 //
-// (The Unified-View spec builder of peft/spec replaces the body of attach_method at merge time.)
+// Besides these names, `--method` takes any preset of peft/presets.h (houlsby, scaled-parallel,
+// lora-peft, multihead-parallel, ...) or a Unified View spec string (peft/spec.h, e.g.
+// `prefix:l=30@attn + parallel:r=512,s=4@ffn`), built by peft/compose on GPT-2 or BART and saved in
+// compose's own format (petl_adapter.json + adapter_model.safetensors). The names above keep their
+// own classes on GPT-2 (same defaults, same results, same save formats); on BART a name is the spec
+// of the same method (bart_spec_for_name), and its hyperparameters change through a spec string.
+// A name is looked up first, then a preset, then a spec; GPT-2 decoding gives the prefix no
+// positions (the tokens keep positions 0..T-1, as the named prefix method), prompt tuning's rows do
+// take positions (added_positions()).
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -26,7 +34,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "nn/gpt2.h"
+#include "nn/module.h"
 #include "train/lib/train_state.h"
 
 namespace petl::train {
@@ -36,7 +44,8 @@ const std::vector<std::string>& method_names();
 // The peak learning rate the method's paper used on table-to-text or summarization (PEFT.md):
 // full / ft-top-k 5e-5 (Li & Liang), lora 2e-4 (Hu et al. E2E), prefix 8e-5 (Li & Liang E2E),
 // prompt 0.3 (Lester et al., with Adafactor), bitfit 4e-4, ia3 3e-3 (T-Few), houlsby / pfeiffer 1e-4,
-// parallel / mam 5e-5 (He et al.). The preset `train finetune` uses when --lr is not given.
+// parallel / mam 5e-5 (He et al.). The preset `train finetune` uses when --lr is not given. For a
+// preset or spec string: its first entry's method (prefix -> 8e-5, sequential -> 1e-4, ...).
 double paper_learning_rate(const std::string& method);
 
 class AttachedMethod {
@@ -64,17 +73,24 @@ class AttachedMethod {
   virtual bool merge_into_base() { return false; }
 
  protected:
-  AttachedMethod(std::string name, nlohmann::json options, nn::Gpt2LMHead& model, std::shared_ptr<nn::Module> module)
+  AttachedMethod(std::string name, nlohmann::json options, nn::Module& model, std::shared_ptr<nn::Module> module)
       : name_(std::move(name)), options_(std::move(options)), model_(model), module_(std::move(module)) {}
   std::string name_;
   nlohmann::json options_;
-  nn::Gpt2LMHead& model_;
+  nn::Module& model_;  // a Gpt2LMHead or a BartForConditionalGeneration
   std::shared_ptr<nn::Module> module_;  // the method's own parameters (null when only the model's train)
 };
 
-// Attaches `name` with `options` (an object; missing keys take the defaults) to `model`; the method's
-// new tensors are initialized from `seed`. Unknown names and options are errors listing the valid ones.
+// The spec a method name stands for on BART (the GPT-2 class's defaults where the spec language
+// has them: lora r=4, alpha=32, dropout 0.1 on q,k,v; prompt l=20; ...); ft-top-k has none (FT-top-k
+// is defined for GPT-2's blocks only) and is an error.
+std::string bart_spec_for_name(const std::string& name);
+
+// Attaches `name` (a method name, a preset or a spec string) with `options` (an object; missing keys
+// take the defaults; only method names on GPT-2 take options) to `model` (a Gpt2LMHead or a
+// BartForConditionalGeneration); the method's new tensors are initialized from `seed`. Unknown
+// names, presets, specs and options are errors listing the valid ones.
 std::unique_ptr<AttachedMethod> attach_method(const std::string& name, const nlohmann::json& options,
-                                              nn::Gpt2LMHead& model, uint64_t seed);
+                                              nn::Module& model, uint64_t seed);
 
 }  // namespace petl::train

@@ -65,9 +65,8 @@ int run_generate(std::span<const std::string> args, bool score) {
   json decoding = config;  // the run's decoding settings, overridden by this command's flags
   for (const auto& spec : decoding_specs())
     if (s.given(spec.name)) decoding[spec.name] = s.to_json()[spec.name];
-  const auto outputs = decode_inputs(*fm.base.model, *fm.base.tokenizer, split.inputs, generation_request(decoding),
-                                     decoding.value("decode-batch", int64_t(16)), true,
-                                     fm.method->added_positions());
+  const auto outputs =
+      decode_task_inputs(fm, split.inputs, generation_request(decoding), decoding.value("decode-batch", int64_t(16)), true);
   const std::string out_file =
       s.text("outputs").empty() ? (run / "outputs" / (s.text("input").empty() ? split_name + ".txt" : "input.txt")).string()
                                 : s.text("outputs");

@@ -2,6 +2,7 @@
 //   default   the method in its HF layout (peft adapter directory: LoRA, (IA)^3, prefix tuning with
 //             the reparameterization MLP folded into the table R, prompt tuning; full model files for
 //             full / ft-top-k / bitfit)
+//             presets and spec strings: compose's format (petl_adapter.json + adapter_model.safetensors)
 //   --merge   LoRA or (IA)^3 merged into the base weights: a plain GPT-2 model directory
 //             (config.json, model.safetensors, tokenizer) that needs no adapter at all
 #include <cstdio>
@@ -31,7 +32,7 @@ int run_export(std::span<const std::string> args) {
   if (s.flag("merge")) {
     PETL_CHECK(fm.method->merge_into_base(), "train export --merge: method '", fm.method->name(),
                "' cannot be merged into the base weights (lora and ia3 can; export without --merge)");
-    save_model_dir(*fm.base.model, *fm.base.tokenizer, out);
+    save_model_dir(fm.base, out);
     std::printf("export: %s merged into the base model: %s\n", fm.method->name().c_str(), out.string().c_str());
   } else {
     fm.method->save(out, base_model_dir(config).string());

@@ -1,4 +1,4 @@
-// train finetune: a base GPT-2 x a task x a method (docs/train.md). The run directory receives
+// train finetune: a base GPT-2 or BART x a task x a method, preset or spec string (docs/train.md). The run directory receives
 // config.json (the settings that reproduce the run: `train finetune --config RUN/config.json --out NEW`),
 // log.jsonl, loss.svg / dev.svg, checkpoint.safetensors, best.safetensors, adapter/ (Hugging Face
 // layout), outputs/dev.txt (decoded dev inputs) and scores.json.
@@ -28,13 +28,14 @@ using json = nlohmann::json;
 
 std::vector<SettingSpec> finetune_specs() {
   std::vector<SettingSpec> specs = {
-      {"model", "", "base GPT-2 directory [the repository's models/gpt2-petl-small]"},
+      {"model", "", "base GPT-2 or BART directory [the repository's models/gpt2-petl-small]"},
       {"task", "e2e", "e2e | webnlg | dart | xsum | jsonl"},
       {"data", "", "the task's data directory [$PETL_DATA_DIR/<task>]"},
       {"train-file", "", "training file (overrides --data)"},
       {"dev-file", "", "dev file (overrides --data)"},
-      {"method", "prefix", "full | ft-top-k | lora | prefix | prompt | bitfit | ia3 | houlsby | pfeiffer | parallel | mam"},
-      {"method-options", json::object(), "JSON object overriding the method's paper defaults (train/lib/method.h)"},
+      {"method", "prefix", "full | ft-top-k | lora | prefix | prompt | bitfit | ia3 | houlsby | pfeiffer | parallel | mam, "
+                           "a preset of peft/presets.h, or a spec string ('prefix:l=30@attn + parallel:r=512,s=4@ffn')"},
+      {"method-options", json::object(), "JSON object overriding a method name's paper defaults on GPT-2 (train/lib/method.h)"},
       {"out", nullptr, "run directory"},
       {"epochs", 5, "epochs over the training pairs (when --steps is 0)"},
       {"steps", 0, "optimizer steps (0: from --epochs)"},
@@ -46,7 +47,8 @@ std::vector<SettingSpec> finetune_specs() {
       {"clip", 1.0, "gradient clipping norm (0: none)"},
       {"dropout", nullptr, "resid/embd/attn dropout [the model's config.json]"},
       {"seed", 0, "seed of the method's init, data order and dropout"},
-      {"max-length", 256, "longest training sequence in tokens (longer pairs are left out and counted)"},
+      {"max-length", 256, "longest training sequence in tokens (GPT-2: longer pairs are left out and counted; BART: "
+                         "sources are cut, longer targets left out); at most the model's positions less a prompt's rows"},
       {"max-train", 0, "use the first N training pairs (0: all)"},
       {"max-dev", 0, "use the first N distinct dev inputs (0: all)"},
       {"eval-every", 0, "evaluate on dev every N steps (0: only at the end)"},
@@ -82,7 +84,7 @@ int run_finetune(std::span<const std::string> args) {
   const auto specs = finetune_specs();
   Settings s = Settings::parse("train finetune", specs, args);
   if (s.help_requested()) {
-    std::fputs(Settings::usage("finetune", "Fine-tunes a GPT-2 model on a task with a PEFT method (docs/train.md).", specs)
+    std::fputs(Settings::usage("finetune", "Fine-tunes a GPT-2 or BART model on a task with a PEFT method (docs/train.md).", specs)
                    .c_str(),
                stdout);
     return 0;
@@ -96,6 +98,9 @@ int run_finetune(std::span<const std::string> args) {
   const std::string dev_file = s.text("dev-file").empty() ? task_split_file(task, data_dir, "dev") : s.text("dev-file");
   const std::string method_name = s.text("method");
   if (!s.has("lr")) s.set("lr", train::paper_learning_rate(method_name));
+  const json task_decoding = task_decoding_defaults(task);
+  for (const auto& item : task_decoding.items())
+    if (!s.given(item.key())) s.set(item.key(), item.value());
 
   TaskSplit train_split = load_task_file(task, train_file);
   if (const int64_t n = s.integer("max-train", 0, INT64_MAX); n > 0 && size_t(n) < train_split.pairs.size())
@@ -106,15 +111,14 @@ int run_finetune(std::span<const std::string> args) {
   config.erase("resume");
   FinetuneModel fm = build_finetune_model(config);
   config["method-options"] = fm.method->options();  // the defaults filled in
-  nn::Gpt2LMHead& model = *fm.base.model;
-  const auto& tok = *fm.base.tokenizer;
-  const int64_t eos = model.eos_token_id();
+  nn::Module& model = fm.base.module();
   // Prompt tuning puts P embedding rows in front of the tokens, and they take positions too.
-  const int64_t prompt_rows = fm.method->added_positions();
-  const int64_t max_length = std::min(s.integer("max-length", 4, 1 << 20), model.config().n_positions - prompt_rows);
-  const EncodedPairs train_data = encode_pairs(tok, train_split.pairs, eos, max_length);
-  const EncodedPairs dev_data = encode_pairs(tok, dev.pairs, eos, max_length);
+  const int64_t max_length = sequence_limit(fm, s.integer("max-length", 4, 1 << 20));
+  const EncodedPairs train_data = encode_task_pairs(fm, train_split.pairs, max_length);
+  const EncodedPairs dev_data = encode_task_pairs(fm, dev.pairs, max_length);
   PETL_CHECK(!train_data.examples.empty(), "train finetune: no training pair fits in --max-length ", max_length);
+  // Padding: GPT-2 pads with its eos (masked), BART with its pad token.
+  const int64_t pad = fm.base.is_bart() ? fm.base.bart->pad_token_id() : fm.base.model->eos_token_id();
 
   const train::NamedTensors params = fm.method->trainable();
   const int64_t total_params = model.parameter_count() + fm.method->trainable_count() -
@@ -144,7 +148,7 @@ int run_finetune(std::span<const std::string> args) {
   o.patience = s.integer("patience", 0, INT64_MAX);
   o.metric = s.text("eval-metric");
   o.higher_is_better = higher_is_better(o.metric);
-  o.pad_id = eos;
+  o.pad_id = pad;
   const nn::GenerationConfig request = generation_request(config);
   const int64_t decode_batch = s.integer("decode-batch", 1, 1 << 16);
   const std::string meteor_data = s.text("meteor-data").empty() ? metrics::meteor_data_dir_from_env().string() : s.text("meteor-data");
@@ -157,9 +161,9 @@ int run_finetune(std::span<const std::string> args) {
   }
 
   const auto loss = [&](const train::Batch& batch, uint64_t dropout_seed) {
-    model.dropout_generator().manual_seed(dropout_seed);
+    (fm.base.is_bart() ? fm.base.bart->dropout_generator() : fm.base.model->dropout_generator()).manual_seed(dropout_seed);
     fm.method->reseed_dropout(dropout_seed);
-    return model.loss(model.forward(batch.ids, batch.mask), fm.method->loss_labels(batch.labels));
+    return finetune_loss(fm, batch);
   };
   const auto dev_loss = [&] {
     NoGradGuard no_grad;
@@ -169,8 +173,8 @@ int run_finetune(std::span<const std::string> args) {
     for (size_t start = 0; start < dev_data.examples.size(); start += size_t(o.batch_size)) {
       std::vector<int64_t> idx;
       for (size_t i = start; i < std::min(dev_data.examples.size(), start + size_t(o.batch_size)); ++i) idx.push_back(int64_t(i));
-      const train::Batch b = train::make_batch(dev_data.examples, idx, eos);
-      sum += model.loss(model.forward(b.ids, b.mask), fm.method->loss_labels(b.labels)).item() * double(idx.size());
+      const train::Batch b = train::make_batch(dev_data.examples, idx, pad);
+      sum += finetune_loss(fm, b).item() * double(idx.size());
       n += int64_t(idx.size());
     }
     model.train(true);
@@ -179,7 +183,7 @@ int run_finetune(std::span<const std::string> args) {
   const auto evaluate = [&](int64_t) {
     std::map<std::string, double> m{{"dev_loss", dev_loss()}};
     if (o.metric != "dev_loss") {
-      const auto outputs = decode_inputs(model, tok, dev.inputs, request, decode_batch, false, prompt_rows);
+      const auto outputs = decode_task_inputs(fm, dev.inputs, request, decode_batch, false);
       for (const auto& [k, v] : score_task(task, outputs, dev.references, meteor_data)) m[k] = v;
     }
     return m;
@@ -191,7 +195,7 @@ int run_finetune(std::span<const std::string> args) {
   // ---- what the run keeps
   fm.method->save(out / "adapter", base_model_dir(config).string());
   const auto d0 = std::chrono::steady_clock::now();
-  const auto outputs = decode_inputs(model, tok, dev.inputs, request, decode_batch, true, prompt_rows);
+  const auto outputs = decode_task_inputs(fm, dev.inputs, request, decode_batch, true);
   const double decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
   fs::create_directories(out / "outputs");
   write_outputs((out / "outputs" / "dev.txt").string(), outputs);

@@ -1,9 +1,13 @@
 #include "train/tool/finetune_model.h"
 
+#include <algorithm>
+
+#include "nn/generation_config.h"
 #include "tensor/error.h"
 #include "train/data/json_input.h"
 #include "train/data/text_file.h"
 #include "train/lib/train_state.h"
+#include "train/tool/seq2seq_data.h"
 
 namespace petl::tool {
 
@@ -19,12 +23,52 @@ FinetuneModel build_finetune_model(const nlohmann::json& config) {
   std::optional<double> dropout;
   if (config.contains("dropout") && config["dropout"].is_number()) dropout = config["dropout"].get<double>();
   fm.base = load_model_dir(base_model_dir(config), dropout);
-  fm.base.model->set_trainable(true);
+  fm.base.module().set_trainable(true);
   const uint64_t seed = config.value("seed", uint64_t(0));
   fm.method = train::attach_method(config.value("method", std::string("prefix")),
-                                   config.value("method-options", nlohmann::json::object()), *fm.base.model,
+                                   config.value("method-options", nlohmann::json::object()), fm.base.module(),
                                    seed + 0x9E3779B97F4A7C15ull);
   return fm;
+}
+
+int64_t sequence_limit(const FinetuneModel& fm, int64_t requested) {
+  const int64_t room = fm.base.positions() - fm.method->added_positions();
+  PETL_CHECK(room >= 4, "method '", fm.method->name(), "' adds ", fm.method->added_positions(),
+             " positions, leaving ", room, " of the model's ", fm.base.positions(), " for the tokens");
+  return std::min(requested, room);
+}
+
+EncodedPairs encode_task_pairs(const FinetuneModel& fm, const std::vector<std::pair<std::string, std::string>>& pairs,
+                               int64_t max_length) {
+  const int64_t limit = sequence_limit(fm, max_length);
+  if (fm.base.is_bart()) {
+    // The decoder's labels take positions 0.. (moved by a BART prefix's shift).
+    const int64_t target_room = fm.base.positions() - fm.base.bart->model->decoder->embed.position_shift;
+    return encode_seq2seq_pairs(*fm.base.tokenizer, pairs, limit, std::min(max_length, target_room));
+  }
+  return encode_pairs(*fm.base.tokenizer, pairs, fm.base.model->eos_token_id(), limit);
+}
+
+Tensor finetune_loss(FinetuneModel& fm, const train::Batch& batch) {
+  if (fm.base.is_bart()) {
+    nn::BartForConditionalGeneration& bart = *fm.base.bart;
+    // HF: decoder_input_ids = shift_tokens_right(labels), no decoder mask (causal only; padding sits
+    // after every real token and its labels are -100).
+    const Tensor logits = bart.forward(batch.ids, batch.mask, bart.shift_tokens_right(batch.decoder_labels));
+    return bart.loss(logits, fm.method->loss_labels(batch.decoder_labels));
+  }
+  nn::Gpt2LMHead& model = *fm.base.model;
+  return model.loss(model.forward(batch.ids, batch.mask), fm.method->loss_labels(batch.labels));
+}
+
+std::vector<std::string> decode_task_inputs(FinetuneModel& fm, const std::vector<std::string>& inputs,
+                                            const nn::GenerationConfig& request, int64_t batch_size,
+                                            bool show_progress) {
+  if (fm.base.is_bart())
+    return decode_seq2seq(*fm.base.bart, *fm.base.tokenizer, inputs, request, nn::load_generation_config(fm.base.dir),
+                          batch_size, show_progress, sequence_limit(fm, fm.base.positions()));
+  return decode_inputs(*fm.base.model, *fm.base.tokenizer, inputs, request, batch_size, show_progress,
+                       fm.method->added_positions());
 }
 
 FinetuneModel load_finetune_run(const fs::path& run, nlohmann::json* config_out) {
