@@ -60,6 +60,12 @@ class AttachedMethod {
   // Reseeds the dropout generators the method owns (LoRA's), so a micro-batch's masks depend only on
   // `seed` (the model's own generator is reseeded by the caller).
   virtual void reseed_dropout(uint64_t /*seed*/) {}
+  // Training or evaluation mode of the method's own modules (LoRA's dropout), which the model's
+  // train() does not reach: they are not the model's children. Callers switch both together.
+  void train(bool on) {
+    if (module_) module_->train(on);
+  }
+  bool training() const { return module_ ? module_->training() : false; }
   // Positions the method's own rows take in front of the tokens (prompt tuning: P), so callers keep
   // sequences within n_positions.
   virtual int64_t added_positions() const { return 0; }

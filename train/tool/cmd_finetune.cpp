@@ -168,6 +168,7 @@ int run_finetune(std::span<const std::string> args) {
   const auto dev_loss = [&] {
     NoGradGuard no_grad;
     model.train(false);
+    fm.method->train(false);  // the method's dropout too (its modules are not the model's children)
     double sum = 0;
     int64_t n = 0;
     for (size_t start = 0; start < dev_data.examples.size(); start += size_t(o.batch_size)) {
@@ -178,6 +179,7 @@ int run_finetune(std::span<const std::string> args) {
       n += int64_t(idx.size());
     }
     model.train(true);
+    fm.method->train(true);
     return n ? sum / double(n) : NAN;
   };
   const auto evaluate = [&](int64_t) {

@@ -64,11 +64,17 @@ Tensor finetune_loss(FinetuneModel& fm, const train::Batch& batch) {
 std::vector<std::string> decode_task_inputs(FinetuneModel& fm, const std::vector<std::string>& inputs,
                                             const nn::GenerationConfig& request, int64_t batch_size,
                                             bool show_progress) {
-  if (fm.base.is_bart())
-    return decode_seq2seq(*fm.base.bart, *fm.base.tokenizer, inputs, request, nn::load_generation_config(fm.base.dir),
-                          batch_size, show_progress, sequence_limit(fm, fm.base.positions()));
-  return decode_inputs(*fm.base.model, *fm.base.tokenizer, inputs, request, batch_size, show_progress,
-                       fm.method->added_positions());
+  // The decoders switch the model to evaluation mode; the method's own modules follow it here.
+  const bool method_was_training = fm.method->training();
+  fm.method->train(false);
+  std::vector<std::string> outputs =
+      fm.base.is_bart()
+          ? decode_seq2seq(*fm.base.bart, *fm.base.tokenizer, inputs, request, nn::load_generation_config(fm.base.dir),
+                           batch_size, show_progress, sequence_limit(fm, fm.base.positions()))
+          : decode_inputs(*fm.base.model, *fm.base.tokenizer, inputs, request, batch_size, show_progress,
+                          fm.method->added_positions());
+  fm.method->train(method_was_training);
+  return outputs;
 }
 
 FinetuneModel load_finetune_run(const fs::path& run, nlohmann::json* config_out) {
