@@ -61,6 +61,10 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0, help="seed of every run [0]")
     p.add_argument("--max-train", type=int, default=0, help="first N training pairs (0: all) [0]")
     p.add_argument("--max-dev", type=int, default=0, help="first N distinct dev MRs decoded and scored (0: all 547) [0]")
+    p.add_argument("--finetune-max-dev", type=int, default=-1,
+                   help="distinct dev MRs `train finetune` itself decodes at its end and takes its dev loss on "
+                        "(the table comes from `train eval` over --max-dev; -1: --max-dev) [-1]")
+    p.add_argument("--decode-batch", type=int, default=16, help="inputs decoded together (outputs do not depend on it) [16]")
     p.add_argument("--methods", default=",".join(ALL_METHODS), help=f"comma-separated [{','.join(ALL_METHODS)}]")
     p.add_argument("--lr", action="append", default=[], metavar="METHOD=VALUE",
                    help="override a method's paper learning rate (repeatable)")
@@ -134,7 +138,9 @@ def run(cmd, log, dry_run, env=None):
 def finetune_command(args, method, run_dir, resume):
     cmd = [str(Path(args.build) / "train"), "finetune", "--task", "e2e", "--model", args.model, "--method", method,
            "--steps", str(args.steps), "--batch", str(args.batch), "--seed", str(args.seed),
-           "--max-train", str(args.max_train), "--max-dev", str(args.max_dev), "--out", str(run_dir)]
+           "--max-train", str(args.max_train),
+           "--max-dev", str(args.max_dev if args.finetune_max_dev < 0 else args.finetune_max_dev),
+           "--decode-batch", str(args.decode_batch), "--out", str(run_dir)]
     if method in args.lr:
         cmd += ["--lr", repr(args.lr[method])]
     if args.meteor_data:
@@ -147,7 +153,8 @@ def finetune_command(args, method, run_dir, resume):
 
 def eval_command(args, run_dir):
     cmd = [str(Path(args.build) / "train"), "eval", "--run", str(run_dir), "--split", "dev",
-           "--max-inputs", str(args.max_dev), "--outputs", str(run_dir / "eval" / "dev.txt")]
+           "--max-inputs", str(args.max_dev), "--decode-batch", str(args.decode_batch),
+           "--outputs", str(run_dir / "eval" / "dev.txt")]
     if args.meteor_data:
         cmd += ["--meteor-data", args.meteor_data]
     return cmd
@@ -231,7 +238,8 @@ def torch_python(args):
 def run_torch(args, commands):
     lora_dir, torch_dir = Path(args.out) / "lora", Path(args.out) / "torch-lora"
     cmd = [torch_python(args), str(REPO / "tools" / "oracle" / "finetune_torch.py"), "--config",
-           str(lora_dir / "config.json"), "--out", str(torch_dir), "--init", args.torch_init, "--compare-log",
+           str(lora_dir / "config.json"), "--max-dev", str(args.max_dev), "--decode-batch", str(args.decode_batch),
+           "--out", str(torch_dir), "--init", args.torch_init, "--compare-log",
            str(lora_dir / "log.jsonl"), "--petl-score", str(Path(args.build) / "petl_score"),
            "--threads", str(args.torch_threads)]
     if args.meteor_data:
