@@ -22,6 +22,7 @@
 #include "nn/bart_checkpoint.h"
 #include "nn/safetensors.h"
 #include "support/temp_dir.h"
+#include "support/train_process.h"
 #include "support/tensor_helpers.h"
 #include "train/lib/batching.h"
 #include "train/lib/lr_schedule.h"
@@ -33,74 +34,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path train_exe() { return fs::read_symlink("/proc/self/exe").parent_path() / "train"; }
 fs::path fixture(const std::string& name) { return fs::path("tests/fixtures/train") / name; }
 
-struct RunResult {
-  int exit_code = -1;   // -1 when killed by a signal
-  int signal = 0;
-  std::string output;   // stdout and stderr together
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int64_t count_lines(const fs::path& p) {
-  const std::string text = read_file(p);
-  return int64_t(std::count(text.begin(), text.end(), '\n'));
-}
-
-struct RunOptions {
-  fs::path kill_when_log;        // SIGKILL the process once this file has `kill_after_lines` lines
-  int64_t kill_after_lines = 0;
-  long file_size_limit = 0;      // RLIMIT_FSIZE in bytes (a full disk, as far as the process sees)
-  const char* threads = "1";     // OMP_NUM_THREADS of the run
-};
+using RunResult = testing::TrainResult;
+using RunOptions = testing::TrainRunOptions;
+using testing::check_same_tensors;
+using testing::count_lines;
+using testing::log_without_timing;
 
 RunResult run_train(const std::vector<std::string>& args, const fs::path& capture, const RunOptions& options = {}) {
-  std::vector<std::string> argv_storage = {train_exe().string()};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int fd = ::open(capture.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    setenv("OMP_NUM_THREADS", options.threads, 1);
-    if (options.file_size_limit > 0) {
-      signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead of killing the process
-      rlimit limit{rlim_t(options.file_size_limit), rlim_t(options.file_size_limit)};
-      setrlimit(RLIMIT_FSIZE, &limit);
-    }
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  if (options.kill_after_lines > 0) {
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      if (fs::exists(options.kill_when_log) && count_lines(options.kill_when_log) >= options.kill_after_lines) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  } else {
-    waitpid(pid, &status, 0);
-  }
-  RunResult r;
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-  r.output = read_file(capture);
-  return r;
+  return testing::run_train_process(args, capture, options);
 }
+
+std::string read_file(const fs::path& p) { return testing::read_whole_file(p); }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -148,44 +94,6 @@ int64_t distinct_dev_sources() {
   std::string line;
   while (std::getline(in, line)) sources.insert(nlohmann::json::parse(line)["source"].get<std::string>());
   return int64_t(sources.size());
-}
-
-// The log without its wall-clock fields (tokens/s and elapsed time differ between any two runs).
-std::vector<nlohmann::json> log_without_timing(const fs::path& log) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(log));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto record = nlohmann::json::parse(line);
-    record.erase("tokens_per_s");
-    record.erase("elapsed_s");
-    out.push_back(record);
-  }
-  return out;
-}
-
-// Every tensor of two safetensors files, byte for byte, and their metadata.
-void check_same_tensors(const fs::path& a, const fs::path& b) {
-  std::map<std::string, std::string> meta_a, meta_b;
-  const auto ta = nn::load_safetensors(a, &meta_a), tb = nn::load_safetensors(b, &meta_b);
-  REQUIRE(ta.size() == tb.size());
-  // The runs' settings differ in --out only (two run directories).
-  for (auto* meta : {&meta_a, &meta_b})
-    if (meta->count("petl_train_config")) {
-      auto config = nlohmann::json::parse(meta->at("petl_train_config"));
-      config.erase("out");
-      (*meta)["petl_train_config"] = config.dump();
-    }
-  CHECK(meta_a == meta_b);
-  for (const auto& entry : ta) {
-    const std::string& name = entry.first;
-    const Tensor& t = entry.second;
-    INFO(name);
-    REQUIRE(tb.count(name));
-    const auto& u = tb.at(name);
-    REQUIRE(t.shape() == u.shape());
-    CHECK(std::memcmp(t.raw_data(), u.raw_data(), size_t(t.numel()) * 4) == 0);
-  }
 }
 
 }  // namespace

@@ -52,9 +52,11 @@ struct TrainResult {
 struct TrainRunOptions {
   std::filesystem::path kill_when_log;  // SIGKILL the process once this file has `kill_after_lines` lines
   int64_t kill_after_lines = 0;
+  long file_size_limit = 0;   // RLIMIT_FSIZE in bytes (a full disk, as far as the process sees)
+  const char* threads = "1";  // OMP_NUM_THREADS of the run
 };
 
-// `train args...` with OMP_NUM_THREADS=1 (bit-exact runs), its output in `capture`.
+// `train args...` with OMP_NUM_THREADS=options.threads, its output in `capture`.
 inline TrainResult run_train_process(const std::vector<std::string>& args, const std::filesystem::path& capture,
                                      const TrainRunOptions& options = {}) {
   std::vector<std::string> argv_storage = {train_exe().string()};
@@ -68,7 +70,12 @@ inline TrainResult run_train_process(const std::vector<std::string>& args, const
     const int fd = ::open(capture.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    setenv("OMP_NUM_THREADS", "1", 1);
+    setenv("OMP_NUM_THREADS", options.threads, 1);
+    if (options.file_size_limit > 0) {
+      signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead of killing the process
+      rlimit limit{rlim_t(options.file_size_limit), rlim_t(options.file_size_limit)};
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
