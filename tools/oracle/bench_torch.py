@@ -16,7 +16,7 @@ PrefixTuningConfig, 10 virtual tokens), _prompt (peft PromptTuningConfig, 10 vir
 (peft IA3Config, its GPT-2 defaults), _bitfit (biases only, plain torch), _prefix_mlp (peft
 PrefixTuningConfig, 5 virtual tokens, prefix_projection with encoder_hidden_size 512: petl's "prefix"
 preset), _ft_top2 (plain torch: the last 2 blocks, ln_f and wte train: petl's "ft-top-2" preset). The
-bottleneck methods have no peft implementation; with the AdapterHub venv (/work/oracle-venv-adapters,
+bottleneck methods have no peft implementation; with the AdapterHub venv (tools/oracle/setup_venv.sh adapters,
 tools/oracle/requirements-adapters.txt, whose `adapters` 1.3 runs on its own transformers) these entries
 use `adapters`: _houlsby (DoubleSeqBnConfig, reduction factor 12: m = 64), _pfeiffer (SeqBnConfig,
 reduction factor 16), _parallel (ParBnConfig, r = 512, s = 4), _plain_pa (ParBnConfig, r = 512, s = 1,
