@@ -60,6 +60,14 @@ LoopResult run_training(const LoopOptions& o, const NamedTensors& params, const 
     PETL_CHECK(std::filesystem::exists(checkpoint), "train --resume: ", checkpoint.string(),
                " does not exist (nothing to resume)");
     c = load_train_state(checkpoint, params, optimizer, config);
+    // A run killed while writing a file (SIGKILL, power loss) leaves the atomic writer's temporary
+    // ".<name>.tmp-XXXXXX" behind (nn/atomic_file.h); the finished files are intact, the temporary is
+    // garbage. Only the run's own directory is swept, only names of that pattern.
+    for (const auto& entry : std::filesystem::directory_iterator(run_dir)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_regular_file() && name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos)
+        std::filesystem::remove(entry.path());
+    }
   } else {
     PETL_CHECK(!std::filesystem::exists(checkpoint), "train: ", run_dir.string(),
                " already holds a run (checkpoint.safetensors); pass --resume to continue it or choose another --out");
